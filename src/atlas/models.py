@@ -1,0 +1,140 @@
+"""The data that flows through Atlas, as frozen dataclasses.
+
+Times are float seconds from the start of the media. ``None`` means *unknown* (a plain-text transcript has no
+times); Atlas never invents a time to fill that gap.
+
+    Transcript (segments, each with optional words)
+        -> Sentence (a span of words with the times of the words actually in it)
+        -> Window   (consecutive sentences, overlapping, what gets embedded and keyword-indexed)
+        -> Hit      (a window that matched a query, pinned to its best sentence: ``moment``)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class Word:
+    text: str
+    start: float | None = None
+    end: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Segment:
+    """One timed line of a transcript (a caption cue, a Whisper segment, a paragraph of plain text)."""
+
+    text: str
+    start: float | None = None
+    end: float | None = None
+    words: tuple[Word, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Transcript:
+    """What a source yields: segments plus where they came from.
+
+    ``origin`` records how the text was made: ``manual`` / ``auto`` captions, ``asr:<model>``, or
+    ``file:<format>`` for a transcript file a user gave us.
+    """
+
+    segments: tuple[Segment, ...]
+    origin: str
+    language: str | None = None
+
+    @property
+    def timed(self) -> bool:
+        return any(s.start is not None for s in self.segments)
+
+
+@dataclass(frozen=True, slots=True)
+class Video:
+    """A searchable item: a YouTube video, a local media file, or a bare transcript file."""
+
+    video_id: str
+    title: str
+    source: str  # path or URL the content came from
+    kind: str = "transcript"  # youtube | media | transcript
+    url: str | None = None  # canonical page / media URL, without a time fragment
+    channel: str | None = None
+    published: str | None = None  # ISO date YYYY-MM-DD
+    duration: float | None = None
+    thumbnail: str | None = None
+    transcript_origin: str = "unknown"
+    timed: bool = True
+    content_hash: str = ""
+    extra: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Sentence:
+    """A sentence (or a bounded slice of an unpunctuated caption stream) inside one video."""
+
+    index: int
+    text: str
+    start: float | None
+    end: float | None
+    position: int  # index of the sentence's first word in the transcript's word stream
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """Consecutive sentences embedded and indexed together.
+
+    ``start``/``end`` come from the first and last sentence actually inside the window.
+    ``first_sentence``/``last_sentence`` are inclusive sentence indexes.
+    """
+
+    index: int
+    text: str
+    start: float | None
+    end: float | None
+    first_sentence: int
+    last_sentence: int
+
+
+@dataclass(frozen=True, slots=True)
+class SearchFilters:
+    video_ids: tuple[str, ...] = ()
+    channels: tuple[str, ...] = ()
+    after: str | None = None  # ISO date, inclusive
+    before: str | None = None  # ISO date, inclusive
+
+    @property
+    def active(self) -> bool:
+        return bool(self.video_ids or self.channels or self.after or self.before)
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """One search result: a window of a video, pinned to the second a player should jump to."""
+
+    video: Video
+    window: Window
+    moment: float | None
+    snippet: str
+    url: str
+    score: float
+    matched_terms: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        """The ``--json`` / HTTP contract for a hit (later tools depend on these keys)."""
+        return {
+            "video_id": self.video.video_id,
+            "title": self.video.title,
+            "source": self.video.source,
+            "channel": self.video.channel,
+            "published": self.video.published,
+            "start": self.window.start,
+            "end": self.window.end,
+            "moment": self.moment,
+            "timed": self.video.timed,
+            "text": self.window.text,
+            "snippet": self.snippet,
+            "url": self.url,
+            "score": round(self.score, 6),
+            "transcript_origin": self.video.transcript_origin,
+            "matched_terms": list(self.matched_terms),
+        }
