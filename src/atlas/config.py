@@ -13,6 +13,7 @@ from pathlib import Path
 ENV_LIBRARY = "ATLAS_LIBRARY"
 ENV_EMBEDDER = "ATLAS_EMBEDDER"
 ENV_THREADS = "ATLAS_THREADS"
+DEFAULT_EMBEDDER = "all-MiniLM-L6-v2"
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,7 +49,9 @@ class SearchSettings:
 @dataclass(frozen=True, slots=True)
 class Settings:
     library_dir: Path
-    embedder: str = "all-MiniLM-L6-v2"
+    # None: use the embedder recorded in the library (DEFAULT_EMBEDDER for a new one). A name given here that
+    # differs from the recorded one is refused rather than silently mixing vector spaces.
+    embedder: str | None = None
     threads: int | None = None
     windows: WindowSettings = field(default_factory=WindowSettings)
     search: SearchSettings = field(default_factory=SearchSettings)
@@ -73,7 +76,7 @@ def resolve_settings(
     """Flags win over the environment, which wins over defaults."""
     env = os.environ if environ is None else environ
     lib = library or env.get(ENV_LIBRARY) or default_library_dir()
-    emb = embedder or env.get(ENV_EMBEDDER) or "all-MiniLM-L6-v2"
+    emb = embedder or env.get(ENV_EMBEDDER) or None
     thr = threads if threads is not None else _int_or_none(env.get(ENV_THREADS))
     return Settings(library_dir=Path(lib).expanduser(), embedder=emb, threads=thr)
 

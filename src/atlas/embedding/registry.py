@@ -36,3 +36,21 @@ def create_embedder(name: str, *, threads: int | None = None) -> Embedder:
     if not name.strip():
         raise UserInputError("embedder name is empty", hint="use e.g. --embedder all-MiniLM-L6-v2")
     return _sentence_transformers(name, threads)
+
+
+def embedder_id_for(name: str) -> str | None:
+    """The id an embedder of this name records, known without loading it (None for plugins)."""
+    if name.startswith("fake/hashing"):
+        return name if name[-1].isdigit() else "fake/hashing-64"
+    if any(ep.name == name for ep in entry_points(group="atlas.embedders")):
+        return None
+    from atlas.embedding.sentence_transformers import HUB_PREFIX
+
+    return HUB_PREFIX + name.removeprefix(HUB_PREFIX)
+
+
+def embedder_name_for(embedder_id: str) -> str:
+    """The name to load for a recorded id (inverse of ``embedder_id_for`` for built-ins)."""
+    from atlas.embedding.sentence_transformers import HUB_PREFIX
+
+    return embedder_id.removeprefix(HUB_PREFIX)

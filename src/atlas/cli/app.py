@@ -1,0 +1,51 @@
+"""The ``atlas`` command. Commands live one per module; this module builds the app and is the one place
+where errors become exit codes and one-line messages."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+import typer
+from rich.console import Console
+
+from atlas.errors import AtlasError
+
+app = typer.Typer(
+    name="atlas",
+    help="Find the exact second in a video where something is said or meant.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def _register() -> None:
+    # Importing the command modules registers their commands on `app`.
+    from atlas.cli import exchange, ingest, manage, search  # noqa: F401
+
+
+def main(argv: list[str] | None = None) -> None:
+    _register()
+    err = Console(stderr=True, highlight=False, soft_wrap=True)
+    try:
+        # standalone_mode=False lets AtlasError reach the handler below; click then returns exit codes.
+        code = app(args=argv, standalone_mode=False)
+        if isinstance(code, int) and code:
+            sys.exit(code)
+    except AtlasError as exc:
+        err.print(f"[bold red]error:[/] {exc.one_line()}", markup=True)
+        sys.exit(exc.exit_code)
+    except click.exceptions.Abort:
+        err.print("aborted")
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        err.print("interrupted; everything committed so far is kept")
+        sys.exit(130)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

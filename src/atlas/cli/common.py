@@ -1,0 +1,56 @@
+"""Options every command shares, and the resolution of settings at the edge."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from atlas.config import Settings, resolve_settings
+from atlas.errors import UserInputError
+from atlas.library import Library
+
+LibraryOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--library",
+        "-L",
+        help="Library directory (else $ATLAS_LIBRARY, else the per-user data directory).",
+        show_default=False,
+    ),
+]
+EmbedderOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--embedder",
+        help="Embedding model name (default: the library's, or all-MiniLM-L6-v2).",
+        show_default=False,
+    ),
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable JSON output.")]
+
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False)
+
+
+def settings_for(library: Path | None, embedder: str | None = None) -> Settings:
+    return resolve_settings(library=library, embedder=embedder)
+
+
+def open_library(library: Path | None, embedder: str | None = None, *, create: bool = False) -> Library:
+    return Library.open(settings_for(library, embedder), create=create)
+
+
+def iso_date(value: str | None, flag: str) -> str | None:
+    """A user's date flag as ISO YYYY-MM-DD, or a one-line error naming the flag."""
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value).isoformat()
+    except ValueError:
+        raise UserInputError(
+            f"{flag} {value!r} is not a date", hint=f"write it as YYYY-MM-DD, e.g. {flag} 2024-01-31"
+        ) from None

@@ -1,0 +1,34 @@
+"""atlas export / import: the whole library as documented JSONL (docs/export-format.md)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from atlas.cli.app import app
+from atlas.cli.common import LibraryOpt, open_library, out
+
+
+@app.command()
+def export(
+    path: Annotated[Path, typer.Argument(help="Where to write the JSONL file.")],
+    library: LibraryOpt = None,
+) -> None:
+    """Export transcripts, windows and vectors to one JSONL file."""
+    with open_library(library) as lib:
+        count = lib.export(path)
+    out.print(f"exported {count} videos to {path}")
+
+
+@app.command("import")
+def import_(
+    path: Annotated[Path, typer.Argument(help="A file written by atlas export.")],
+    library: LibraryOpt = None,
+) -> None:
+    """Import a JSONL export (validated whole before anything is written)."""
+    with open_library(library, create=True) as lib:
+        report = lib.import_(path)
+    counts = ", ".join(f"{report.count(s)} {s}" for s in ("added", "replaced", "unchanged"))
+    out.print(f"imported {path}: {counts}")

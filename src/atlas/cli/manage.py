@@ -1,0 +1,87 @@
+"""atlas list / show / remove."""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import asdict
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from atlas.cli.app import app
+from atlas.cli.common import JsonOpt, LibraryOpt, open_library, out
+from atlas.index.base import segments_to_json
+from atlas.search.links import format_moment
+
+
+@app.command("list")
+def list_videos(as_json: JsonOpt = False, library: LibraryOpt = None) -> None:
+    """List the videos in the library."""
+    with open_library(library) as lib:
+        videos = lib.list_videos()
+    if as_json:
+        sys.stdout.write(json.dumps([asdict(v) for v in videos]) + "\n")
+        return
+    table = Table(title=f"{len(videos)} videos", show_edge=False)
+    for col in ("id", "title", "kind", "length", "transcript", "channel", "published"):
+        table.add_column(col)
+    for v in videos:
+        length = format_moment(v.duration) if v.duration is not None else "untimed"
+        table.add_row(
+            v.video_id, v.title, v.kind, length, v.transcript_origin, v.channel or "", v.published or ""
+        )
+    out.print(table)
+
+
+@app.command()
+def show(
+    video_id: Annotated[str, typer.Argument(help="A video id from atlas list.")],
+    as_json: JsonOpt = False,
+    library: LibraryOpt = None,
+) -> None:
+    """Show one video's details and its transcript with times."""
+    with open_library(library) as lib:
+        record = lib.get_record(video_id)
+    video = record.video
+    if as_json:
+        payload = {
+            "video": asdict(video),
+            "transcript": {
+                "origin": record.transcript.origin,
+                "segments": segments_to_json(record.transcript.segments),
+            },
+            "windows": len(record.windows),
+            "sentences": len(record.sentences),
+        }
+        sys.stdout.write(json.dumps(payload) + "\n")
+        return
+    out.print(f"[bold]{video.title}[/]  ({video.video_id})")
+    for label, value in (
+        ("source", video.source),
+        ("url", video.url),
+        ("kind", video.kind),
+        ("transcript", video.transcript_origin),
+        ("channel", video.channel),
+        ("published", video.published),
+        ("windows", len(record.windows)),
+    ):
+        if value not in (None, ""):
+            out.print(f"  {label:<11}{value}")
+    out.print()
+    for seg in record.transcript.segments:
+        stamp = format_moment(seg.start) if seg.start is not None else ""
+        out.print(f"[dim]{stamp:>8}[/]  {seg.text}")
+
+
+@app.command()
+def remove(
+    video_id: Annotated[str, typer.Argument(help="A video id from atlas list.")],
+    library: LibraryOpt = None,
+) -> None:
+    """Remove a video and everything indexed for it."""
+    with open_library(library) as lib:
+        title = lib.get_video(video_id).title
+        lib.remove(video_id)
+    out.print(f"removed {video_id} ({title})")

@@ -1,0 +1,80 @@
+"""atlas search: a table of moments, or the --json contract (one object per query, one per line)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Annotated, cast
+
+import typer
+from rich.table import Table
+from rich.text import Text
+
+from atlas.cli.app import app
+from atlas.cli.common import EmbedderOpt, JsonOpt, LibraryOpt, err, iso_date, open_library, out
+from atlas.errors import UserInputError
+from atlas.models import Hit, SearchFilters
+from atlas.search.engine import MODES, Mode
+from atlas.search.links import format_moment
+
+
+@app.command()
+def search(
+    query: Annotated[str, typer.Argument(help='What to find. "-" reads one query per line from stdin.')],
+    limit: Annotated[int, typer.Option("--limit", "-n", help="Hits per query.")] = 10,
+    video: Annotated[
+        list[str] | None, typer.Option("--video", help="Only this video id (repeatable).")
+    ] = None,
+    channel: Annotated[
+        list[str] | None, typer.Option("--channel", help="Only this channel (repeatable).")
+    ] = None,
+    after: Annotated[str | None, typer.Option("--after", help="Published on or after YYYY-MM-DD.")] = None,
+    before: Annotated[str | None, typer.Option("--before", help="Published on or before YYYY-MM-DD.")] = None,
+    mode: Annotated[str, typer.Option("--mode", help="hybrid, keyword or vector.")] = "hybrid",
+    as_json: JsonOpt = False,
+    library: LibraryOpt = None,
+    embedder: EmbedderOpt = None,
+) -> None:
+    """Search the library for a moment, by meaning and by keywords."""
+    if mode not in MODES:
+        raise UserInputError(f"unknown --mode {mode!r}", hint=f"use one of: {', '.join(MODES)}")
+    filters = SearchFilters(
+        video_ids=tuple(video or ()),
+        channels=tuple(channel or ()),
+        after=iso_date(after, "--after"),
+        before=iso_date(before, "--before"),
+    )
+    queries = [line.strip() for line in sys.stdin if line.strip()] if query == "-" else [query]
+    with open_library(library, embedder) as lib:
+        if not lib.list_videos():
+            err.print("The library is empty: ingest something first, e.g. atlas ingest talk.vtt")
+        for q in queries:
+            hits = lib.search(q, limit=limit, filters=filters, mode=cast(Mode, mode))
+            if as_json:
+                sys.stdout.write(json.dumps({"query": q, "hits": [h.to_json() for h in hits]}) + "\n")
+                sys.stdout.flush()
+            else:
+                _print_table(q, hits)
+
+
+def _highlight(snippet: str, terms: tuple[str, ...]) -> Text:
+    text = Text(snippet)
+    for term in terms:
+        text.highlight_words([term], style="bold yellow", case_sensitive=False)
+    return text
+
+
+def _print_table(query: str, hits: list[Hit]) -> None:
+    if not hits:
+        out.print(f"No moments found for [bold]{query}[/].")
+        return
+    table = Table(title=f"Moments for “{query}”", show_lines=True, expand=True)
+    table.add_column("#", justify="right", width=3)
+    table.add_column("title", ratio=2, overflow="fold")
+    table.add_column("moment", width=9)
+    table.add_column("snippet", ratio=5)
+    table.add_column("link", ratio=3, overflow="fold")
+    for rank, hit in enumerate(hits, start=1):
+        moment = format_moment(hit.moment) if hit.video.timed else "untimed"
+        table.add_row(str(rank), hit.video.title, moment, _highlight(hit.snippet, hit.matched_terms), hit.url)
+    out.print(table)

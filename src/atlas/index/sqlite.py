@@ -1,0 +1,381 @@
+"""The embedded store: one SQLite file (source of truth, BM25 via FTS5) plus an HNSW sidecar for vectors.
+
+Layout and durability: see ``sqlite_schema``. Sidecar files: see ``ann``.
+
+Threads: each thread gets its own connection (WAL lets readers run beside the one writer, and a reader only
+ever sees committed videos). The in-memory HNSW index is shared and guarded by one lock; a search holds it for
+well under a millisecond.
+
+The sidecar follows the database by *generation*: every write transaction bumps ``meta.generation`` and stamps
+the windows it inserts (``windows.gen``) and the ids it deletes (``removed_windows.gen``). At open and before
+each vector search, if the database generation moved (this process or another one wrote), the sidecar applies
+just that delta, read in one snapshot. A sidecar that is missing, unreadable, for another dimension or
+library, or that does not add up is rebuilt from SQLite. The sidecar is saved at ``flush()``/``close()``: a
+crash before that costs a catch-up at the next open, never a wrong result.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from atlas.errors import AtlasError, LibraryCorruptError, LibraryMismatchError, NotFoundError
+from atlas.index import sqlite_vectors
+from atlas.index.ann import AnnIndex
+from atlas.index.base import Candidate, IndexIdentity, StoredWindow, Vectors, VideoRecord
+from atlas.index.sqlite_rows import (
+    SENTENCE_DTYPE,
+    VIDEO_COLUMNS,
+    WINDOW_DTYPE,
+    RecordRows,
+    filter_sql,
+    from_blobs,
+    fts_query,
+    read_record,
+    sentence_from_row,
+    video_columns,
+    video_from_row,
+    window_columns,
+    window_from_row,
+)
+from atlas.index.sqlite_schema import (
+    DB_NAME,
+    bump_generation,
+    check_database,
+    connect,
+    generation,
+    get_meta,
+    identity_json,
+    identity_mismatch,
+    open_or_create,
+    read_identity,
+    set_meta,
+)
+from atlas.models import SearchFilters, Sentence, Video
+
+# Below this many windows left by a filter, vector search is exact brute force over their float32 vectors.
+EXACT_LIMIT = 20_000
+
+
+class SqliteIndex:
+    """The default ``Index``: a library directory holding ``atlas.db`` and the HNSW sidecar files."""
+
+    def __init__(self, directory: Path, *, ann_dtype: str = "f16", exact_limit: int = EXACT_LIMIT) -> None:
+        directory = Path(directory)
+        if directory.exists() and not directory.is_dir():
+            raise LibraryCorruptError(f"{directory} is a file, not a library directory")
+        directory.mkdir(parents=True, exist_ok=True)
+        self.directory = directory
+        self.db_path = directory / DB_NAME
+        self.exact_limit = exact_limit
+        self._ann_dtype = ann_dtype
+        self._local = threading.local()
+        self._conns: list[sqlite3.Connection] = []
+        self._conns_lock = threading.Lock()
+        self._ann_lock = threading.RLock()
+        self._ann: AnnIndex | None = None
+        self._closed = False
+        try:
+            self._library = open_or_create(self._conn(), self.db_path)
+            with self._ann_lock:
+                self._sync_ann()  # reconcile at open: a server pays for a stale sidecar before any query
+        except BaseException:
+            self._close_connections()
+            raise
+
+    # -- connections and transactions ------------------------------------------------------------------------
+
+    def _conn(self) -> sqlite3.Connection:
+        if self._closed:
+            raise AtlasError(f"the library at {self.directory} is closed")
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = connect(self.db_path)
+            self._local.conn = conn
+            with self._conns_lock:
+                self._conns.append(conn)
+        return conn
+
+    @contextlib.contextmanager
+    def _read(self) -> Iterator[sqlite3.Connection]:
+        """One snapshot for several statements (nested use joins the outer one)."""
+        conn = self._conn()
+        if conn.in_transaction:
+            yield conn
+            return
+        conn.execute("BEGIN")
+        try:
+            yield conn
+        finally:
+            conn.execute("COMMIT")
+
+    @contextlib.contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        conn = self._conn()
+        conn.execute("BEGIN IMMEDIATE")  # take the write lock now: no deadlock on a read->write upgrade
+        try:
+            yield conn
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+
+    # -- identity --------------------------------------------------------------------------------------------
+
+    def identity(self) -> IndexIdentity | None:
+        return read_identity(self._conn())
+
+    def claim(self, identity: IndexIdentity) -> None:
+        with self._write() as conn:
+            current = read_identity(conn)
+            if current == identity:
+                return
+            if current is not None and conn.execute("SELECT 1 FROM videos LIMIT 1").fetchone():
+                raise identity_mismatch(current, identity, self.directory)
+            # A new (or still empty) library takes this identity; a sidecar of another dim gets rebuilt.
+            set_meta(conn, "identity", json.dumps(identity_json(identity), sort_keys=True))
+
+    def _require_identity(self, conn: sqlite3.Connection) -> IndexIdentity:
+        identity = read_identity(conn)
+        if identity is None:
+            raise LibraryMismatchError(
+                f"the library at {self.directory} has no recorded embedder yet",
+                hint="claim() the library with the embedder's identity before adding videos",
+            )
+        return identity
+
+    # -- writes ----------------------------------------------------------------------------------------------
+
+    def put_video(self, record: VideoRecord) -> None:
+        dim = self._require_identity(self._conn()).dim
+        rows = RecordRows.prepare(record, dim)  # validates: bad input fails before the transaction
+        try:
+            with self._write() as conn:
+                if self._require_identity(conn).dim != dim:  # re-claimed by another process meanwhile
+                    raise LibraryMismatchError(f"the library at {self.directory} changed embedder meanwhile")
+                gen = bump_generation(conn)  # first: the delete trigger logs removed ids with this generation
+                # The old version's rows go by cascade; the triggers drop them from FTS and log their ids.
+                conn.execute("DELETE FROM videos WHERE video_id = ?", (record.video.video_id,))
+                rows.insert(conn, gen)
+        except sqlite3.IntegrityError as exc:
+            raise ValueError(f"video {record.video.video_id!r}: inconsistent record ({exc})") from exc
+
+    def remove_video(self, video_id: str) -> bool:
+        with self._write() as conn:
+            if conn.execute("SELECT 1 FROM videos WHERE video_id = ?", (video_id,)).fetchone() is None:
+                return False
+            bump_generation(conn)
+            conn.execute("DELETE FROM videos WHERE video_id = ?", (video_id,))
+        return True
+
+    # -- reads -----------------------------------------------------------------------------------------------
+
+    def content_hash(self, video_id: str) -> str | None:
+        row = (
+            self._conn().execute("SELECT content_hash FROM videos WHERE video_id = ?", (video_id,)).fetchone()
+        )
+        return None if row is None else str(row[0])
+
+    def get_video(self, video_id: str) -> Video:
+        row = (
+            self._conn()
+            .execute(f"SELECT {VIDEO_COLUMNS} FROM videos WHERE video_id = ?", (video_id,))
+            .fetchone()
+        )
+        if row is None:
+            raise NotFoundError(f"no video {video_id!r} in the library at {self.directory}")
+        return video_from_row(row)
+
+    def list_videos(self) -> list[Video]:
+        """By title (case-insensitive), then id: the order a person scanning a list expects."""
+        sql = f"SELECT {VIDEO_COLUMNS} FROM videos ORDER BY title COLLATE NOCASE, video_id"
+        return [video_from_row(r) for r in self._conn().execute(sql)]
+
+    def get_record(self, video_id: str) -> VideoRecord:
+        with self._read() as conn:
+            row = conn.execute("SELECT pk FROM videos WHERE video_id = ?", (video_id,)).fetchone()
+            if row is None:
+                raise NotFoundError(f"no video {video_id!r} in the library at {self.directory}")
+            return read_record(conn, int(row[0]), self._dim(conn))
+
+    def iter_records(self) -> Iterator[VideoRecord]:
+        """Every video, in insertion order, from one snapshot (a private connection: an export runs long and
+        must not see, or block, writes made meanwhile)."""
+        conn = connect(self.db_path)
+        try:
+            conn.execute("BEGIN")
+            dim = self._dim(conn)
+            pks = [int(r[0]) for r in conn.execute("SELECT pk FROM videos ORDER BY pk")]
+            for pk in pks:
+                yield read_record(conn, pk, dim)
+        finally:
+            conn.close()  # ends the read transaction
+
+    def counts(self) -> dict[str, int]:
+        with self._read() as conn:
+            return {
+                name: int(conn.execute(f"SELECT count(*) FROM {name}").fetchone()[0])
+                for name in ("videos", "windows", "sentences")
+            }
+
+    def windows(self, keys: Sequence[int]) -> list[StoredWindow]:
+        if not keys:
+            return []
+        sql = (
+            f"SELECT w.id, {window_columns('w')}, {video_columns('v')} FROM windows w"
+            " JOIN videos v ON v.pk = w.video_pk WHERE w.id IN (SELECT value FROM json_each(?))"
+        )
+        found: dict[int, StoredWindow] = {}
+        videos: dict[str, Video] = {}  # one Video object per video, however many of its windows
+        for row in self._conn().execute(sql, (json.dumps([int(k) for k in keys]),)):
+            video = videos.get(row[7]) or videos.setdefault(row[7], video_from_row(row[7:]))
+            found[int(row[0])] = StoredWindow(key=int(row[0]), video=video, window=window_from_row(row[1:7]))
+        return [found[int(k)] for k in keys if int(k) in found]
+
+    def window_vectors(self, keys: Sequence[int]) -> Vectors:
+        with self._read() as conn:
+            found = sqlite_vectors.fetch_vectors(conn, [int(k) for k in keys])
+            dim = self._dim(conn)
+        missing = [int(k) for k in keys if int(k) not in found]
+        if missing:
+            raise NotFoundError(f"no window with key(s) {missing[:10]} in the library at {self.directory}")
+        return from_blobs([found[int(k)] for k in keys], WINDOW_DTYPE, dim)
+
+    def sentences(self, video_id: str, first: int, last: int) -> tuple[list[Sentence], Vectors]:
+        with self._read() as conn:
+            row = conn.execute("SELECT pk FROM videos WHERE video_id = ?", (video_id,)).fetchone()
+            if row is None:
+                raise NotFoundError(f"no video {video_id!r} in the library at {self.directory}")
+            rows = conn.execute(
+                'SELECT idx, text, start, "end", position, vector FROM sentences'
+                " WHERE video_pk = ? AND idx BETWEEN ? AND ? ORDER BY idx",
+                (row[0], first, last),
+            ).fetchall()
+            dim = self._dim(conn)
+        return [sentence_from_row(r) for r in rows], from_blobs([r[5] for r in rows], SENTENCE_DTYPE, dim)
+
+    def _dim(self, conn: sqlite3.Connection) -> int:
+        identity = read_identity(conn)
+        return identity.dim if identity is not None else 0
+
+    # -- search ----------------------------------------------------------------------------------------------
+
+    def keyword_search(self, terms: Sequence[str], k: int, filters: SearchFilters) -> list[Candidate]:
+        match = fts_query(terms)
+        if match is None or k <= 0:
+            return []
+        where, params = filter_sql(filters)
+        if where:
+            sql = (
+                "SELECT f.rowid, f.rank FROM windows_fts f JOIN windows w ON w.id = f.rowid"
+                f" JOIN videos v ON v.pk = w.video_pk WHERE windows_fts MATCH ? AND {where}"
+                " ORDER BY f.rank LIMIT ?"
+            )
+        else:
+            sql = "SELECT rowid, rank FROM windows_fts WHERE windows_fts MATCH ? ORDER BY rank LIMIT ?"
+        rows = self._conn().execute(sql, (match, *params, k)).fetchall()
+        # FTS5's rank is bm25(), where lower (more negative) is better: negate it.
+        return [Candidate(key=int(r[0]), score=-float(r[1])) for r in rows]
+
+    def vector_search(self, vector: Vectors, k: int, filters: SearchFilters) -> list[Candidate]:
+        conn = self._conn()
+        dim = self._dim(conn)
+        if dim == 0:
+            return []  # no embedder has claimed the library: nothing is stored
+        query = sqlite_vectors.as_query(vector, dim, self.directory)
+        if k <= 0:
+            return []
+        where, params = filter_sql(filters)
+        if where:
+            few = sqlite_vectors.filtered_ids(conn, where, params, self.exact_limit + 1)
+            if len(few) <= self.exact_limit:
+                return sqlite_vectors.exact_search(conn, query, where, params, k)
+        with self._ann_lock:
+            ann = self._sync_ann()
+            if ann is None:
+                return []
+            keys = sqlite_vectors.ann_candidates(conn, ann, query, k, where, params)
+        return sqlite_vectors.rescore(conn, query, keys, k)
+
+    # -- the sidecar -----------------------------------------------------------------------------------------
+
+    def _sync_ann(self) -> AnnIndex | None:
+        """Bring the in-memory HNSW index to the database's generation. Call with ``_ann_lock`` held."""
+        if self._ann is not None and generation(self._conn()) == self._ann.gen:
+            return self._ann  # the common case: one primary-key read
+        with self._read() as conn:  # one snapshot: the generation and its delta agree
+            self._ann = sqlite_vectors.sync(conn, self._ann, self.directory, self._library, self._ann_dtype)
+        return self._ann
+
+    def flush(self) -> None:
+        """Catch the sidecar up and save it, then drop the removal log it covers."""
+        with self._ann_lock:
+            ann = self._sync_ann()
+            if ann is None or not ann.dirty:
+                return
+            ann.save(self.directory, library=self._library)
+            conn = self._conn()
+            try:
+                with self._write():
+                    conn.execute("DELETE FROM removed_windows WHERE gen <= ?", (ann.gen,))
+                    floor = max(ann.gen, int(get_meta(conn, "removed_floor") or 0))
+                    set_meta(conn, "removed_floor", str(floor))
+            except sqlite3.OperationalError:
+                pass  # busy: pruning is housekeeping, the next flush does it
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        try:
+            # Save when the sidecar changed or this process wrote since: an ingest pays for indexing its own
+            # windows here, rather than the next search paying at open.
+            with self._ann_lock:
+                if self._ann is not None and (self._ann.dirty or generation(self._conn()) != self._ann.gen):
+                    self.flush()
+        finally:
+            self._close_connections()
+
+    def _close_connections(self) -> None:
+        self._closed = True
+        self._ann = None
+        with self._conns_lock:
+            for conn in self._conns:
+                conn.close()
+            self._conns.clear()
+
+    def __enter__(self) -> SqliteIndex:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def verify(self) -> list[str]:
+        """Consistency problems (empty when healthy): the SQLite file, its FTS index, and whether the vector
+        index holds exactly the stored windows. For tests and a future ``atlas doctor``."""
+        conn = self._conn()
+        problems = check_database(conn)
+        with self._ann_lock, self._read() as conn:
+            ann = self._sync_ann()
+            ids = np.asarray([r[0] for r in conn.execute("SELECT id FROM windows")], dtype=np.int64)
+            if ann is None:
+                return problems + ([f"no vector index for {len(ids)} windows"] if len(ids) else [])
+            missing = ids[~ann.contains(ids)]
+            if len(missing):
+                problems.append(f"vector index lacks {len(missing)} windows, e.g. {missing[:5].tolist()}")
+            if len(ann) != len(ids):
+                problems.append(f"vector index holds {len(ann)} vectors for {len(ids)} windows")
+        return problems
+
+    def ann_contains(self, keys: Sequence[int]) -> list[bool]:
+        """Whether the vector index holds these window keys (after catching up)."""
+        with self._ann_lock:
+            ann = self._sync_ann()
+            if ann is None:
+                return [False] * len(keys)
+            return [bool(x) for x in ann.contains(np.asarray(keys, dtype=np.int64))]

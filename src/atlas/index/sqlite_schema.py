@@ -1,0 +1,295 @@
+"""The SQLite library file: schema, connection settings, opening checks and the ``meta`` table.
+
+Durability: WAL with ``synchronous=FULL``. WAL+NORMAL survives a killed process but can drop the last
+commits on power loss; FULL costs one fsync per committed video, which is noise next to transcribing and
+embedding that video, so we take the stronger guarantee. Every write is one ``BEGIN IMMEDIATE`` transaction
+(no lock-upgrade deadlock between two writers); readers use WAL snapshots and never see a half-written video.
+
+Layout (``SCHEMA_VERSION`` 1):
+
+    meta             key/value: schema_version, library_id, identity (JSON), generation, removed_floor
+    videos           one row per video; ``pk`` is internal, ``video_id`` is the public id
+    segments         the transcript (words as compact JSON), to give it back on export
+    sentences        text + times + float16 vector: only used to pin a hit to its best sentence, where
+                     half precision changes no ranking and halves the bytes
+    windows          the searchable unit; ``id`` is the key handed to callers (AUTOINCREMENT: an id is never
+                     reused, so a key or a sidecar entry can never silently point at another window);
+                     float32 vector; ``gen`` = the generation that wrote it (the sidecar catches up by it)
+    windows_fts      FTS5 (BM25) over windows.text, external content, kept in step by triggers inside the
+                     same transaction as the rows
+    removed_windows  ids deleted at generation ``gen``, so an HNSW sidecar can drop them; pruned up to
+                     ``removed_floor`` once a saved sidecar covers them
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import uuid
+from pathlib import Path
+
+from atlas.errors import LibraryCorruptError, LibraryMismatchError
+from atlas.index.base import SCHEMA_VERSION, IndexIdentity
+
+DB_NAME = "atlas.db"
+
+_DDL = """
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+
+CREATE TABLE videos (
+    pk INTEGER PRIMARY KEY AUTOINCREMENT,
+    video_id TEXT NOT NULL UNIQUE,
+    title TEXT NOT NULL,
+    source TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    url TEXT,
+    channel TEXT,
+    published TEXT,
+    duration REAL,
+    thumbnail TEXT,
+    transcript_origin TEXT NOT NULL,
+    timed INTEGER NOT NULL,
+    content_hash TEXT NOT NULL,
+    extra TEXT NOT NULL,
+    origin TEXT NOT NULL,
+    language TEXT,
+    added_at REAL NOT NULL
+);
+CREATE INDEX videos_channel ON videos (channel);
+CREATE INDEX videos_published ON videos (published);
+
+CREATE TABLE segments (
+    video_pk INTEGER NOT NULL REFERENCES videos (pk) ON DELETE CASCADE,
+    idx INTEGER NOT NULL,
+    start REAL,
+    "end" REAL,
+    text TEXT NOT NULL,
+    words TEXT,
+    PRIMARY KEY (video_pk, idx)
+) WITHOUT ROWID;
+
+CREATE TABLE sentences (
+    video_pk INTEGER NOT NULL REFERENCES videos (pk) ON DELETE CASCADE,
+    idx INTEGER NOT NULL,
+    start REAL,
+    "end" REAL,
+    text TEXT NOT NULL,
+    position INTEGER NOT NULL,
+    vector BLOB NOT NULL,
+    PRIMARY KEY (video_pk, idx)
+) WITHOUT ROWID;
+
+CREATE TABLE windows (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    video_pk INTEGER NOT NULL REFERENCES videos (pk) ON DELETE CASCADE,
+    idx INTEGER NOT NULL,
+    start REAL,
+    "end" REAL,
+    text TEXT NOT NULL,
+    first_sentence INTEGER NOT NULL,
+    last_sentence INTEGER NOT NULL,
+    gen INTEGER NOT NULL,
+    vector BLOB NOT NULL,
+    UNIQUE (video_pk, idx)
+);
+CREATE INDEX windows_gen ON windows (gen);
+
+CREATE TABLE removed_windows (id INTEGER PRIMARY KEY, gen INTEGER NOT NULL);
+CREATE INDEX removed_windows_gen ON removed_windows (gen);
+
+CREATE VIRTUAL TABLE windows_fts USING fts5 (
+    text, content = 'windows', content_rowid = 'id', tokenize = 'porter unicode61'
+);
+
+-- The FTS index and the removal log change in the same statement (hence transaction) as the rows. Deletes
+-- cascading from videos fire these triggers too. Writers bump meta.generation first in the transaction.
+CREATE TRIGGER windows_ai AFTER INSERT ON windows BEGIN
+    INSERT INTO windows_fts (rowid, text) VALUES (new.id, new.text);
+END;
+CREATE TRIGGER windows_ad AFTER DELETE ON windows BEGIN
+    INSERT INTO windows_fts (windows_fts, rowid, text) VALUES ('delete', old.id, old.text);
+    INSERT INTO removed_windows (id, gen)
+        VALUES (old.id, (SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'generation'));
+END;
+-- Rows are replaced, never edited: an UPDATE would desynchronise the FTS index and the sidecar.
+CREATE TRIGGER windows_bu BEFORE UPDATE ON windows BEGIN
+    SELECT RAISE (ABORT, 'windows are immutable; replace the video instead');
+END;
+"""
+
+
+def connect(db_path: Path) -> sqlite3.Connection:
+    """One connection with Atlas's settings. ``isolation_level=None``: we issue BEGIN/COMMIT ourselves."""
+    conn = sqlite3.connect(db_path, isolation_level=None, check_same_thread=False, timeout=30.0)
+    try:
+        conn.execute("PRAGMA busy_timeout = 30000")
+        conn.execute("PRAGMA foreign_keys = ON")
+        conn.execute("PRAGMA synchronous = FULL")
+        conn.execute("PRAGMA cache_size = -32768")  # 32 MiB of page cache per connection
+        conn.execute("PRAGMA temp_store = MEMORY")
+    except sqlite3.DatabaseError as exc:
+        conn.close()
+        raise _corrupt(db_path, exc) from exc
+    return conn
+
+
+def _corrupt(db_path: Path, exc: Exception) -> LibraryCorruptError:
+    return LibraryCorruptError(
+        f"{db_path} is not a readable Atlas library ({exc})",
+        hint="point Atlas at another library directory, or restore this file from a backup or export",
+    )
+
+
+def open_or_create(conn: sqlite3.Connection, db_path: Path) -> str:
+    """Create the schema in an empty file or check an existing one; return the library's id."""
+    try:
+        # WAL is persistent in the file; setting it again is a no-op. It fails on a non-database file.
+        conn.execute("PRAGMA journal_mode = WAL")
+        tables = _tables(conn)
+        if tables:
+            return _check_existing(conn, db_path, tables)
+        # A new library: create it under the write lock, so two processes cannot both create it.
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            tables = _tables(conn)
+            if tables:
+                library_id = _check_existing(conn, db_path, tables)
+            else:
+                library_id = uuid.uuid4().hex
+                for statement in _split(_DDL):
+                    conn.execute(statement)
+                conn.executemany(
+                    "INSERT INTO meta (key, value) VALUES (?, ?)",
+                    [
+                        ("schema_version", str(SCHEMA_VERSION)),
+                        ("library_id", library_id),
+                        ("generation", "0"),
+                        ("removed_floor", "0"),
+                    ],
+                )
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+    except sqlite3.DatabaseError as exc:
+        raise _corrupt(db_path, exc) from exc
+    return library_id
+
+
+def _tables(conn: sqlite3.Connection) -> set[str]:
+    return {str(r[0]) for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+
+
+def _check_existing(conn: sqlite3.Connection, db_path: Path, tables: set[str]) -> str:
+    if "meta" not in tables:
+        raise LibraryCorruptError(
+            f"{db_path} is a SQLite database but not an Atlas library (no 'meta' table)",
+            hint="point Atlas at an empty directory or at a library it created",
+        )
+    meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
+    try:
+        version = int(meta["schema_version"])
+        library_id = str(meta["library_id"])
+    except (KeyError, ValueError) as exc:
+        raise LibraryCorruptError(f"{db_path}: the library's meta table is damaged ({exc!r})") from exc
+    if version > SCHEMA_VERSION:
+        raise LibraryMismatchError(
+            f"{db_path} was written by a newer Atlas (library schema {version}); "
+            f"this Atlas reads schema {SCHEMA_VERSION} at most",
+            hint="upgrade Atlas to open this library",
+        )
+    if version < SCHEMA_VERSION:  # no older schema has ever shipped; a migration goes here when one does
+        raise LibraryCorruptError(f"{db_path}: unknown library schema {version}")
+    return library_id
+
+
+def _split(script: str) -> list[str]:
+    """Split the DDL into statements (``sqlite3.complete_statement`` keeps trigger bodies whole).
+
+    ``executescript`` would COMMIT our open transaction first, so the schema is created statement by statement
+    inside BEGIN IMMEDIATE.
+    """
+    statements: list[str] = []
+    buffer = ""
+    for line in script.splitlines(keepends=True):
+        if line.lstrip().startswith("--"):
+            continue
+        buffer += line
+        if sqlite3.complete_statement(buffer):
+            statements.append(buffer.strip())
+            buffer = ""
+    return statements
+
+
+def get_meta(conn: sqlite3.Connection, key: str) -> str | None:
+    row = conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+    return None if row is None else str(row[0])
+
+
+def set_meta(conn: sqlite3.Connection, key: str, value: str) -> None:
+    conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
+
+
+def bump_generation(conn: sqlite3.Connection) -> int:
+    """Inside a write transaction: the new generation, which every row written in it carries."""
+    row = conn.execute(
+        "UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'generation' RETURNING value"
+    ).fetchone()
+    return int(row[0])
+
+
+def generation(conn: sqlite3.Connection) -> int:
+    return int(get_meta(conn, "generation") or 0)
+
+
+def check_database(conn: sqlite3.Connection) -> list[str]:
+    """Problems in the SQLite file itself (empty when healthy)."""
+    problems: list[str] = []
+    result = [str(r[0]) for r in conn.execute("PRAGMA integrity_check")]
+    if result != ["ok"]:
+        problems.append(f"integrity_check: {result[:5]}")
+    if conn.execute("PRAGMA foreign_key_check").fetchone() is not None:
+        problems.append("foreign_key_check: rows point at missing videos")
+    try:  # rank=1 also checks the FTS index against the windows table it indexes
+        conn.execute("INSERT INTO windows_fts (windows_fts, rank) VALUES ('integrity-check', 1)")
+    except sqlite3.DatabaseError as exc:
+        problems.append(f"fts integrity-check: {exc}")
+    n_windows = int(conn.execute("SELECT count(*) FROM windows").fetchone()[0])
+    n_fts = int(conn.execute("SELECT count(*) FROM windows_fts_docsize").fetchone()[0])
+    if n_fts != n_windows:
+        problems.append(f"fts holds {n_fts} rows for {n_windows} windows")
+    return problems
+
+
+def identity_json(identity: IndexIdentity) -> dict[str, object]:
+    return {
+        "embedder": identity.embedder,
+        "dim": identity.dim,
+        "windows": dict(identity.windows),
+        "schema_version": identity.schema_version,
+    }
+
+
+def read_identity(conn: sqlite3.Connection) -> IndexIdentity | None:
+    raw = get_meta(conn, "identity")
+    if raw is None:
+        return None
+    data = json.loads(raw)
+    return IndexIdentity(
+        embedder=data["embedder"],
+        dim=int(data["dim"]),
+        windows=dict(data.get("windows", {})),
+        schema_version=int(data["schema_version"]),
+    )
+
+
+def identity_mismatch(current: IndexIdentity, wanted: IndexIdentity, directory: Path) -> LibraryMismatchError:
+    def describe(i: IndexIdentity) -> str:
+        windows = json.dumps(i.windows, sort_keys=True)
+        return f"'{i.embedder}' (dim {i.dim}, windows {windows}, schema {i.schema_version})"
+
+    return LibraryMismatchError(
+        f"the library at {directory} was built with embedder {describe(current)};"
+        f" this run uses {describe(wanted)}",
+        hint=f"re-ingest into a new library directory, or use the recorded embedder '{current.embedder}'",
+    )

@@ -1,0 +1,271 @@
+"""The facade every face (CLI, HTTP API, web page) calls: ingest, search, list, show, remove, export,
+import."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from types import TracebackType
+from typing import Literal, Protocol
+
+from atlas.chunking import build_windows, split_sentences
+from atlas.config import DEFAULT_EMBEDDER, Settings
+from atlas.embedding.base import Embedder
+from atlas.embedding.registry import create_embedder, embedder_id_for, embedder_name_for
+from atlas.errors import LibraryMismatchError, NotFoundError, SourceError
+from atlas.index.base import Index, IndexIdentity, VideoRecord, segments_to_json
+from atlas.models import Hit, SearchFilters, Video
+from atlas.search.engine import Mode, SearchEngine
+from atlas.sources.base import Ingestible, SourceFailure, SourceOptions
+from atlas.sources.registry import all_sources, expand_targets, resolve
+
+Status = Literal["added", "replaced", "unchanged", "failed"]
+
+
+@dataclass(frozen=True, slots=True)
+class ItemOutcome:
+    target: str
+    status: Status
+    video_id: str | None = None
+    title: str | None = None
+    windows: int = 0
+    message: str | None = None
+
+
+@dataclass(slots=True)
+class IngestReport:
+    outcomes: list[ItemOutcome] = field(default_factory=list)
+
+    @property
+    def failed(self) -> list[ItemOutcome]:
+        return [o for o in self.outcomes if o.status == "failed"]
+
+    def count(self, status: Status) -> int:
+        return sum(1 for o in self.outcomes if o.status == status)
+
+
+class IngestObserver(Protocol):
+    """Progress hooks (the CLI draws rich progress bars with them)."""
+
+    def item_started(self, target: str) -> None: ...
+
+    def stage(self, target: str, stage: str) -> None: ...
+
+    def item_finished(self, outcome: ItemOutcome) -> None: ...
+
+
+class _Silent:
+    def item_started(self, target: str) -> None: ...
+
+    def stage(self, target: str, stage: str) -> None: ...
+
+    def item_finished(self, outcome: ItemOutcome) -> None: ...
+
+
+class Library:
+    def __init__(self, settings: Settings, index: Index, embedder: Embedder | None = None) -> None:
+        self.settings = settings
+        self.index = index
+        self._embedder = embedder
+        self._engine = SearchEngine(index, self._get_embedder, settings.search)
+
+    @classmethod
+    def open(cls, settings: Settings, *, create: bool = True, embedder: Embedder | None = None) -> Library:
+        """Open (or with ``create``, make) the library directory. Read-only commands pass ``create=False``."""
+        from atlas.index import open_index
+
+        directory = settings.library_dir
+        if not create and not (directory / "atlas.db").exists():
+            raise NotFoundError(
+                f"no Atlas library at {directory}",
+                hint="ingest something first (atlas ingest FILE) or pass --library DIR / set ATLAS_LIBRARY",
+            )
+        directory.mkdir(parents=True, exist_ok=True)
+        return cls(settings, open_index(directory), embedder)
+
+    def close(self) -> None:
+        self.index.close()
+
+    def __enter__(self) -> Library:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    # -- embedder and identity ------------------------------------------------------------------------------
+
+    def _embedder_name(self) -> str:
+        recorded = self.index.identity()
+        wanted = self.settings.embedder
+        if recorded is None:
+            return wanted or DEFAULT_EMBEDDER
+        if wanted is not None:
+            wanted_id = embedder_id_for(wanted)
+            if wanted_id is not None and wanted_id != recorded.embedder:
+                raise LibraryMismatchError(
+                    f"this library was built with embedder '{recorded.embedder}', not '{wanted}'",
+                    hint="drop --embedder/ATLAS_EMBEDDER to use the recorded one, or use a new --library",
+                )
+            return wanted
+        return embedder_name_for(recorded.embedder)
+
+    def _get_embedder(self) -> Embedder:
+        if self._embedder is None:
+            self._embedder = create_embedder(self._embedder_name(), threads=self.settings.threads)
+        recorded = self.index.identity()
+        if recorded is not None and recorded.embedder != self._embedder.id:
+            raise LibraryMismatchError(
+                f"this library was built with embedder '{recorded.embedder}', not '{self._embedder.id}'",
+                hint="use the recorded embedder or a new --library",
+            )
+        return self._embedder
+
+    def identity(self) -> IndexIdentity:
+        embedder = self._get_embedder()
+        return IndexIdentity(embedder=embedder.id, dim=embedder.dim, windows=self.settings.windows.as_dict())
+
+    # -- ingest ---------------------------------------------------------------------------------------------
+
+    def ingest(
+        self,
+        targets: Iterable[str],
+        options: SourceOptions | None = None,
+        observer: IngestObserver | None = None,
+    ) -> IngestReport:
+        """Ingest every target; a bad one is reported and the others still go in."""
+        options = options or SourceOptions()
+        observer = observer or _Silent()
+        sources = all_sources()
+        report = IngestReport()
+        for target in expand_targets(list(targets), sources):
+            observer.item_started(target)
+            for item in resolve(target, options, sources):
+                if isinstance(item, Ingestible) and options.video_id is None:
+                    item = self._distinct_id(item)
+                outcome = self._ingest_one(target, item, observer)
+                report.outcomes.append(outcome)
+                observer.item_finished(outcome)
+        return report
+
+    def _distinct_id(self, item: Ingestible) -> Ingestible:
+        """Two different files named ``talk.vtt`` must not replace each other: an id derived from a file name
+        that is already taken by another source gets a short, stable suffix from this file's path."""
+        video = item.video
+        if video.kind == "youtube" or self.index.content_hash(video.video_id) is None:
+            return item
+        if self.index.get_video(video.video_id).source == video.source:
+            return item
+        suffix = hashlib.sha256(video.source.encode()).hexdigest()[:6]
+        return replace(item, video=replace(video, video_id=f"{video.video_id}-{suffix}"))
+
+    def _ingest_one(
+        self, target: str, item: Ingestible | SourceFailure, observer: IngestObserver
+    ) -> ItemOutcome:
+        if isinstance(item, SourceFailure):
+            return ItemOutcome(target, "failed", message=item.error.one_line())
+        try:
+            return self.add(item, target=target, observer=observer)
+        except SourceError as exc:
+            return ItemOutcome(
+                target, "failed", item.video.video_id, item.video.title, message=exc.one_line()
+            )
+
+    def add(
+        self, item: Ingestible, *, target: str = "", observer: IngestObserver | None = None
+    ) -> ItemOutcome:
+        """Chunk, embed and store one video atomically; a no-op when the same content is already stored."""
+        observer = observer or _Silent()
+        video, transcript = item.video, item.transcript
+        if not any(seg.text.strip() for seg in transcript.segments):
+            raise SourceError(target or video.source, "the transcript holds no text", hint="check the file")
+        identity = self.identity()
+        digest = content_hash(video, item, identity)
+        previous = self.index.content_hash(video.video_id)
+        if previous == digest:
+            return ItemOutcome(target, "unchanged", video.video_id, video.title)
+        observer.stage(target, "chunk")
+        sentences = split_sentences(transcript, self.settings.windows)
+        windows = build_windows(sentences, self.settings.windows)
+        observer.stage(target, "embed")
+        embedder = self._get_embedder()
+        sentence_vectors = embedder.embed([s.text for s in sentences])
+        window_vectors = embedder.embed([w.text for w in windows])
+        observer.stage(target, "index")
+        duration = video.duration
+        if duration is None and transcript.timed:
+            duration = max((s.end for s in transcript.segments if s.end is not None), default=None)
+        stored_video = replace(
+            video,
+            content_hash=digest,
+            timed=transcript.timed,
+            duration=duration,
+            transcript_origin=transcript.origin,
+        )
+        self.index.claim(identity)
+        self.index.put_video(
+            VideoRecord(
+                stored_video, transcript, tuple(sentences), tuple(windows), sentence_vectors, window_vectors
+            )
+        )
+        status: Status = "added" if previous is None else "replaced"
+        return ItemOutcome(target, status, video.video_id, video.title, windows=len(windows))
+
+    # -- read -----------------------------------------------------------------------------------------------
+
+    def search(
+        self,
+        query: str,
+        *,
+        limit: int | None = None,
+        filters: SearchFilters | None = None,
+        mode: Mode = "hybrid",
+    ) -> list[Hit]:
+        if self.index.identity() is None:
+            return []  # an empty library: nothing to find, and no model to load
+        return self._engine.search(query, limit=limit, filters=filters, mode=mode)
+
+    def list_videos(self) -> list[Video]:
+        return self.index.list_videos()
+
+    def get_video(self, video_id: str) -> Video:
+        return self.index.get_video(video_id)
+
+    def get_record(self, video_id: str) -> VideoRecord:
+        return self.index.get_record(video_id)
+
+    def remove(self, video_id: str) -> None:
+        if not self.index.remove_video(video_id):
+            raise NotFoundError(
+                f"no video with id '{video_id}' in this library", hint="see the ids with: atlas list"
+            )
+
+    def iter_records(self) -> Iterator[VideoRecord]:
+        return self.index.iter_records()
+
+    def export(self, path: Path) -> int:
+        from atlas.exchange.jsonl import export_library
+
+        return export_library(self.index, path)
+
+    def import_(self, path: Path) -> IngestReport:
+        from atlas.exchange.jsonl import import_library
+
+        return import_library(self.index, path)
+
+
+def content_hash(video: Video, item: Ingestible, identity: IndexIdentity) -> str:
+    """Same content + same metadata + same index identity -> same hash -> re-ingest is a no-op."""
+    meta = asdict(replace(video, content_hash="", extra={}))
+    payload = {
+        "video": meta,
+        "origin": item.transcript.origin,
+        "segments": segments_to_json(item.transcript.segments),
+        "identity": asdict(identity),
+    }
+    blob = json.dumps(payload, sort_keys=True, ensure_ascii=False, default=str).encode()
+    return hashlib.sha256(blob).hexdigest()

@@ -1,0 +1,30 @@
+"""Deep links that open a player at the moment."""
+
+from __future__ import annotations
+
+from atlas.models import Video
+
+
+def format_moment(seconds: float | None) -> str:
+    """h:mm:ss (or "—" when the time is unknown)."""
+    if seconds is None:
+        return "—"
+    total = int(seconds)
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}"
+
+
+def youtube_watch_url(video_id: str) -> str:
+    return f"https://www.youtube.com/watch?v={video_id}"
+
+
+def deep_link(video: Video, moment: float | None) -> str:
+    """``watch?v=ID&t=123s`` for YouTube, ``file:///path#t=123`` for files, no fragment without a time."""
+    base = video.url or (youtube_watch_url(video.video_id) if video.kind == "youtube" else video.source)
+    if moment is None:
+        return base
+    second = max(0, int(moment))
+    if video.kind == "youtube":
+        return f"{base}{'&' if '?' in base else '?'}t={second}s"
+    return f"{base.split('#', 1)[0]}#t={second}"

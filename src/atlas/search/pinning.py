@@ -1,0 +1,59 @@
+"""Pin a window hit to the sentence that best answers the query: a window finds the topic, the user wants the
+second. Sentence vectors are stored at ingest, so pinning costs a few dot products, not a model call."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from atlas.models import Sentence
+from atlas.search.text import matched_terms
+
+# How much a sentence's share of the query's keywords adds to its cosine similarity. Cosines of related
+# MiniLM sentences sit around 0.3-0.6, so full keyword coverage is worth about one "clearly related" step.
+KEYWORD_WEIGHT = 0.3
+SNIPPET_MIN_WORDS = 14
+
+
+@dataclass(frozen=True, slots=True)
+class Pin:
+    sentence: Sentence
+    score: float
+    snippet: str
+    matched: tuple[str, ...]
+
+
+def pin_sentence(
+    sentences: Sequence[Sentence],
+    vectors: npt.NDArray[np.float32] | None,
+    query_vector: npt.NDArray[np.float32] | None,
+    terms: list[str],
+) -> Pin:
+    """Best sentence by cosine + keyword coverage; without a query vector (keyword mode) by coverage alone."""
+    if not sentences:
+        raise ValueError("a window always holds at least one sentence")
+    if query_vector is not None and vectors is not None and len(vectors) == len(sentences):
+        cosines = vectors.astype(np.float32) @ query_vector
+    else:
+        cosines = np.zeros(len(sentences), dtype=np.float32)
+    best_i, best_score, best_matched = 0, float("-inf"), ()
+    for i, sentence in enumerate(sentences):
+        matched = tuple(matched_terms(terms, sentence.text)) if terms else ()
+        coverage = len(matched) / len(terms) if terms else 0.0
+        score = float(cosines[i]) + KEYWORD_WEIGHT * coverage
+        if score > best_score:
+            best_i, best_score, best_matched = i, score, matched
+    return Pin(sentences[best_i], best_score, _snippet(sentences, best_i), best_matched)
+
+
+def _snippet(sentences: Sequence[Sentence], i: int) -> str:
+    """The pinned sentence, grown with its neighbours until it reads as a passage."""
+    text = sentences[i].text
+    j = i + 1
+    while len(text.split()) < SNIPPET_MIN_WORDS and j < len(sentences):
+        text = f"{text} {sentences[j].text}"
+        j += 1
+    return text

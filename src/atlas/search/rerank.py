@@ -1,0 +1,63 @@
+"""Re-rank fused candidates with evidence the first stage could not afford to compute for every window.
+
+No cross-encoder ships offline here, so the reranker scores each shortlisted window by what is already
+stored: the window's cosine to the query, its best sentence's cosine (a window that *contains* the answer in
+one sentence beats one that is vaguely about the topic throughout), and its keyword coverage. Users with a
+hub connection can plug a cross-encoder in behind the same Protocol.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+from atlas.search.text import matched_terms
+
+
+@dataclass(frozen=True, slots=True)
+class RerankInput:
+    key: int
+    text: str
+    window_vector: npt.NDArray[np.float32]
+    sentence_vectors: npt.NDArray[np.float32]
+    fused_score: float
+
+
+class Reranker(Protocol):
+    def rerank(
+        self, query_vector: npt.NDArray[np.float32], terms: list[str], items: Sequence[RerankInput]
+    ) -> list[tuple[int, float]]:
+        """(key, score) best first."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class EvidenceReranker:
+    window_weight: float = 0.45
+    sentence_weight: float = 0.35
+    keyword_weight: float = 0.2
+
+    def rerank(
+        self, query_vector: npt.NDArray[np.float32], terms: list[str], items: Sequence[RerankInput]
+    ) -> list[tuple[int, float]]:
+        scored: list[tuple[int, float]] = []
+        for item in items:
+            window_cos = float(item.window_vector @ query_vector)
+            sentence_cos = (
+                float(np.max(item.sentence_vectors.astype(np.float32) @ query_vector))
+                if len(item.sentence_vectors)
+                else window_cos
+            )
+            coverage = len(matched_terms(terms, item.text)) / len(terms) if terms else 0.0
+            score = (
+                self.window_weight * window_cos
+                + self.sentence_weight * sentence_cos
+                + self.keyword_weight * coverage
+            )
+            scored.append((item.key, score))
+        scored.sort(key=lambda pair: -pair[1])
+        return scored

@@ -1,0 +1,53 @@
+"""Query text -> keyword terms, shared by the keyword retriever, the reranker and pinning."""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+import snowballstemmer
+
+_TOKEN = re.compile(r"[\w][\w'’\-\.]*[\w]|[\w]", re.UNICODE)
+
+# Function words carry no topic: dropping them keeps BM25 from ranking on "the" and keeps FTS5 queries fast.
+STOPWORDS = frozenset(
+    """a about above after again against all am an and any are as at be because been before being below
+    between both but by can could did do does doing down during each few for from further had has have having
+    he her here hers herself him himself his how i if in into is it its itself just me more most my myself no
+    nor not now of off on once only or other our ours ourselves out over own same she should so some such than
+    that the their theirs them themselves then there these they this those through to too under until up very
+    was we were what when where which while who whom why will with would you your yours yourself yourselves
+    i'm it's that's don't what's let's there's i've you're we're they're can't isn't didn't doesn't
+    also really like just yeah okay ok um uh gonna wanna kind sort thing things get got""".split()
+)
+
+
+def tokenize(text: str) -> list[str]:
+    """Lower-cased word tokens; inner apostrophes, hyphens and dots kept ("top-k", "gpt-4", "u.s")."""
+    return [t.replace("’", "'").lower() for t in _TOKEN.findall(text)]
+
+
+def keyword_terms(query: str, max_terms: int = 16) -> list[str]:
+    """Distinct content words of a query, in order. Falls back to all words for an all-stopword query."""
+    tokens = tokenize(query)
+    content = [t for t in tokens if t not in STOPWORDS]
+    chosen = content or tokens
+    seen: dict[str, None] = {}
+    for t in chosen:
+        seen.setdefault(t, None)
+    return list(seen)[:max_terms]
+
+
+_STEMMER = snowballstemmer.stemmer("english")
+
+
+@lru_cache(maxsize=65536)
+def stem(word: str) -> str:
+    """English Snowball stem, so "prices" meets "price" (FTS5's porter tokenizer does the index side)."""
+    return str(_STEMMER.stemWord(word))
+
+
+def matched_terms(terms: list[str], text: str) -> list[str]:
+    """Which query terms (by stem) occur in a text."""
+    stems = {stem(t) for t in tokenize(text)}
+    return [t for t in terms if stem(t) in stems]

@@ -1,0 +1,106 @@
+"""Text clean-up and rolling-caption de-duplication shared by the caption formats (WebVTT, SRT).
+
+Caption decisions, made once here so both formats agree:
+
+- Markup is stripped (``<i>``, ``<c>``, ``<v Speaker>``, SRT ``<font ...>``, ASS ``{\\an8}``). The speaker
+  name of a ``<v>`` tag is dropped with it: it was never spoken.
+- A line (or, with inline word timings, a timed chunk) made only of bracketed sound tags such as ``[Music]``,
+  ``[Applause]`` or YouTube's censored ``[ __ ]`` is dropped: it is not speech, and keeping it would make
+  every video with a soundtrack match the query "music". Brackets inside speech ("he [Obama] said") stay.
+- ``>>`` speaker-change markers are dropped for the same reason.
+- Roll-up captions (YouTube auto-captions, and SRT converted from them) repeat the previous cue's last line at
+  the top of the next cue. Lines carried over from the cue just before are dropped, so each line counts once;
+  a cue that carries nothing new (an exact repeat, or YouTube's 10 ms transition cue) only extends the time of
+  the segment before it.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+
+from atlas.models import Segment
+
+# Cues further apart than this are separate utterances even when their text repeats ("Yes." ... "Yes.").
+CONTIGUOUS_GAP_S = 1.0
+
+# Tags (<i>, </c>, <v Bob>), WebVTT inline timestamps (<00:00:01.280>) and ASS overrides ({\an8}).
+_MARKUP = re.compile(r"</?[A-Za-z][^<>]*>|<(?:\d+:)?\d{1,2}:\d{2}\.\d{3}>|\{\\[^{}]*\}")
+_ANNOTATION_ONLY = re.compile(r"(?:\s*(?:\[[^\[\]]*\]|♪+))+\s*")
+_SPEAKER_MARK = re.compile(r"^>{2,}$")
+
+
+@dataclass(frozen=True, slots=True)
+class Cue:
+    """One caption cue after clean-up: times in seconds, non-empty cleaned lines."""
+
+    start: float
+    end: float
+    lines: tuple[str, ...]
+
+
+def strip_bom(text: str) -> str:
+    """Parsers get text from callers that may not have decoded with ``utf-8-sig``."""
+    return text[1:] if text.startswith("\ufeff") else text
+
+
+def normalise_space(text: str) -> str:
+    return " ".join(text.split())
+
+
+def clean_text(raw: str, *, entities: bool) -> str:
+    """Caption text without markup, entities decoded (WebVTT only: SRT has none), spaces tidied."""
+    text = _MARKUP.sub("", raw)
+    if entities:
+        text = html.unescape(text)
+    return " ".join(token for token in text.split() if not _SPEAKER_MARK.match(token))
+
+
+def is_annotation(text: str) -> bool:
+    """True for text made only of sound tags such as ``[Music]`` / ``[Applause]`` or music notes."""
+    return bool(text) and _ANNOTATION_ONLY.fullmatch(text) is not None
+
+
+def clean_caption_line(raw: str, *, entities: bool) -> str:
+    """A caption line ready to index, or ``""`` when nothing spoken is left."""
+    text = clean_text(raw, entities=entities)
+    return "" if is_annotation(text) else text
+
+
+def carried_over(previous: Sequence[str], current: Sequence[str]) -> int:
+    """How many leading lines of ``current`` repeat the trailing lines of ``previous`` (roll-up captions)."""
+    for k in range(min(len(previous), len(current)), 0, -1):
+        if tuple(previous[-k:]) == tuple(current[:k]):
+            return k
+    return 0
+
+
+def is_contiguous(previous_end: float | None, start: float) -> bool:
+    return previous_end is not None and start - previous_end <= CONTIGUOUS_GAP_S
+
+
+def extend_last(segments: list[Segment], end: float) -> None:
+    """A cue with nothing new still shows the text a little longer: stretch the segment before it."""
+    if segments:
+        last = segments[-1]
+        segments[-1] = replace(last, end=max(end, last.end if last.end is not None else end))
+
+
+def merge_cues(cues: Iterable[Cue]) -> list[Segment]:
+    """One segment per cue, without roll-up repeats; consecutive identical cues become one segment."""
+    segments: list[Segment] = []
+    previous: tuple[str, ...] = ()
+    previous_end: float | None = None
+    for cue in cues:
+        lines = tuple(line for line in cue.lines if line)
+        if not lines:
+            continue  # blank or sound-only cue: keep `previous` so the next cue still de-duplicates
+        k = carried_over(previous, lines) if is_contiguous(previous_end, cue.start) else 0
+        previous, previous_end = lines, cue.end
+        if k == len(lines):
+            extend_last(segments, cue.end)
+            continue
+        segments.append(Segment(text=" ".join(lines[k:]), start=cue.start, end=cue.end))
+    return segments

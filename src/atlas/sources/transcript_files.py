@@ -1,0 +1,230 @@
+"""The source for transcript files a user already has: WebVTT, SRT, Whisper JSON / text, plain text.
+
+It reads the bytes defensively (every failure becomes a one-line ``SourceError`` naming the file and the fix),
+picks the format (``formats.detect_format``), and derives the video's metadata from the file name:
+
+- ``Some Title [dQw4w9WgXcQ].en.vtt`` (yt-dlp's naming) is YouTube video ``dQw4w9WgXcQ`` titled "Some Title";
+- ``talk.en.vtt`` / ``talk.whisper.txt`` is ``talk``; a ``talk.mp4`` beside it makes it a local media item;
+- ``--id``, ``--title``, ``--url`` (a YouTube URL makes a YouTube item), ``--channel``, ``--published`` win.
+"""
+
+from __future__ import annotations
+
+import codecs
+import hashlib
+import re
+import unicodedata
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+from atlas.errors import SourceError
+from atlas.models import Transcript, Video
+from atlas.sources.base import Ingestible, SourceFailure, SourceOptions
+from atlas.sources.formats import TRANSCRIPT_SUFFIXES, detect_format
+
+# Transcripts are small (a 3-hour talk is ~200 KB); anything this big was named .txt by mistake.
+MAX_BYTES = 64 * 1024 * 1024
+# Checked in this order, so a video beside the transcript wins over its extracted audio.
+MEDIA_SUFFIXES: tuple[str, ...] = (
+    *(".mp4", ".mkv", ".webm", ".mov", ".m4v", ".avi"),
+    *(".m4a", ".mp3", ".opus", ".ogg", ".wav", ".flac"),
+)
+
+_YOUTUBE_ID = r"[A-Za-z0-9_-]{11}"
+_YT_DLP_NAME = re.compile(rf"(?P<title>.*?)\s*\[(?P<id>{_YOUTUBE_ID})\]")
+_LANGUAGE_TAG = re.compile(r"[a-z]{2,3}(?:-[A-Za-z0-9]{2,8})*")  # en, pt-BR, zh-Hans, en-orig (yt-dlp)
+_FORMAT_MARKERS = frozenset(
+    {"whisper", "whisperx", "transcript", "captions", "caption", "subtitles", "subs", "asr"}
+)
+_TEXT_CONTROLS = frozenset(b"\t\n\r\f\b\x1b")
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32"),  # before UTF-16: its BOM starts with the UTF-16 LE one
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+_SUFFIX_HINT = "give a .vtt, .srt, Whisper .json or .txt transcript"
+
+
+def is_transcript_path(path: str | Path) -> bool:
+    """True when the file name has a transcript suffix (the file need not exist)."""
+    return Path(path).suffix.lower() in TRANSCRIPT_SUFFIXES
+
+
+def _looks_binary(data: bytes) -> bool:
+    sample = data[:8192]
+    controls = sum(1 for byte in sample if byte < 0x20 and byte not in _TEXT_CONTROLS)
+    return b"\x00" in sample or controls * 10 > len(sample)
+
+
+def decode_transcript(data: bytes, source: str) -> str:
+    """Text from bytes: UTF-8 (with or without BOM), or UTF-16/32 with a BOM; anything else is refused."""
+    for bom, encoding in _BOMS:
+        if data.startswith(bom):
+            try:
+                text = data.decode(encoding)
+            except UnicodeDecodeError as exc:
+                raise SourceError(source, f"not valid {encoding.upper()} text; re-save it as UTF-8") from exc
+            break
+    else:
+        if _looks_binary(data):
+            raise SourceError(source, "binary data, not a text transcript", hint=_SUFFIX_HINT)
+        try:
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise SourceError(
+                source,
+                f"not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start}); re-save it as UTF-8",
+            ) from exc
+    text = text.lstrip("\ufeff")
+    if not text.strip():
+        raise SourceError(source, "the file is empty (no text, or only whitespace)")
+    return text
+
+
+def read_transcript_text(path: Path) -> str:
+    source = str(path)
+    try:
+        if path.is_dir():
+            raise SourceError(source, "is a folder, not a transcript file", hint=_SUFFIX_HINT)
+        if path.exists() and not path.is_file():  # a FIFO or device would block or never end
+            raise SourceError(source, "not a regular file", hint=_SUFFIX_HINT)
+        if path.stat().st_size > MAX_BYTES:
+            raise SourceError(source, f"too large for a transcript (over {MAX_BYTES // 2**20} MiB)")
+        data = path.read_bytes()
+    except FileNotFoundError as exc:
+        raise SourceError(source, "no such file", hint="check the path") from exc
+    except PermissionError as exc:
+        raise SourceError(source, "permission denied", hint="make the file readable, or copy it") from exc
+    except OSError as exc:
+        raise SourceError(source, f"cannot read the file: {exc.strerror or exc}") from exc
+    return decode_transcript(data, source)
+
+
+def split_name(path: Path) -> tuple[str, str | None]:
+    """The base stem (suffix, language tag and format markers removed) and the language tag, if any."""
+    stem, language = path.stem, None
+    while "." in stem:
+        head, last = stem.rsplit(".", 1)
+        if not head:
+            break
+        if last.lower() in _FORMAT_MARKERS:
+            stem = head
+        elif language is None and _LANGUAGE_TAG.fullmatch(last):
+            stem, language = head, last
+        else:
+            break
+    return stem, language
+
+
+def slugify(text: str) -> str:
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")[:80].strip("-")
+    # A name with no ASCII letters at all still needs a stable id.
+    return slug or "transcript-" + hashlib.sha1(text.encode("utf-8")).hexdigest()[:10]
+
+
+def humanise(stem: str) -> str:
+    """``berkeley-ai-rubric-lecture`` -> ``Berkeley ai rubric lecture``; names with spaces keep their case."""
+    words = stem.replace("_", " ") if " " in stem else re.sub(r"[-_.]+", " ", stem)
+    title = " ".join(words.split())
+    return title[:1].upper() + title[1:]
+
+
+def youtube_id_from_url(url: str) -> str | None:
+    """The video id of a YouTube watch / share / shorts / live / embed URL, else ``None``."""
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower().removeprefix("www.").removeprefix("m.").removeprefix("music.")
+    candidate: str | None = None
+    if host == "youtu.be":
+        candidate = parts.path.strip("/").split("/")[0]
+    elif host in ("youtube.com", "youtube-nocookie.com"):
+        if parts.path == "/watch":
+            candidate = (parse_qs(parts.query).get("v") or [""])[0]
+        elif re.fullmatch(r"/(?:shorts|live|embed|v)/[^/]+/?", parts.path):
+            candidate = parts.path.strip("/").split("/")[1]
+    return candidate if candidate and re.fullmatch(_YOUTUBE_ID, candidate) else None
+
+
+def youtube_watch_url(video_id: str) -> str:
+    return f"https://www.youtube.com/watch?v={video_id}"
+
+
+def media_beside(path: Path, base: str) -> Path | None:
+    for suffix in MEDIA_SUFFIXES:
+        for candidate in (path.with_name(base + suffix), path.with_name(base + suffix.upper())):
+            if candidate.is_file():
+                return candidate
+    return None
+
+
+def video_for(path: Path, transcript: Transcript, options: SourceOptions) -> Video:
+    """Metadata for a transcript file: options first, then the file name, then the files beside it."""
+    base, _ = split_name(path)
+    named = _YT_DLP_NAME.fullmatch(base)
+    name_id, name_title = (named["id"], named["title"]) if named else (None, None)
+    url_id = youtube_id_from_url(options.url) if options.url else None
+    youtube_id = url_id or (None if options.url else name_id)
+    media = media_beside(path, base)
+    media = media.resolve() if media else None  # as_uri() needs an absolute path; targets may be relative
+    if youtube_id:
+        kind, url = "youtube", youtube_watch_url(youtube_id)
+    elif media:
+        kind, url = "media", options.url or media.as_uri()
+    else:
+        kind, url = "transcript", options.url or path.resolve().as_uri()
+    ends = [s.end for s in transcript.segments if s.end is not None]
+    return Video(
+        video_id=options.video_id or youtube_id or name_id or slugify(base),
+        title=options.title or name_title or humanise(base),
+        source=str(path.resolve()),
+        kind=kind,
+        url=url,
+        channel=options.channel,
+        published=options.published,
+        duration=max(ends) if transcript.timed and ends else None,
+        transcript_origin=transcript.origin,
+        timed=transcript.timed,
+        extra={"media_path": str(media)} if media else {},
+    )
+
+
+def load_transcript(path: Path) -> Transcript:
+    """Read, detect and parse a transcript file; ``SourceError`` when it cannot be used."""
+    if path.is_file() and not is_transcript_path(path):
+        # Refuse before reading: a media file would otherwise be read whole just to be called binary.
+        raise SourceError(str(path), f"unsupported transcript format {path.suffix!r}", hint=_SUFFIX_HINT)
+    text = read_transcript_text(path)
+    fmt = detect_format(path, text)
+    segments = tuple(s for s in fmt.parse(text, str(path)) if s.text.strip())
+    if not segments:
+        raise SourceError(
+            str(path),
+            f"no transcript text found in this {fmt.name} file",
+            hint="its cues hold no speech, only blank lines or sound tags like [Music]",
+        )
+    return Transcript(segments=segments, origin=f"file:{fmt.name}", language=split_name(path)[1])
+
+
+def read_transcript_file(path: Path, options: SourceOptions) -> Ingestible:
+    transcript = load_transcript(path)
+    return Ingestible(video=video_for(path, transcript, options), transcript=transcript)
+
+
+class TranscriptFileSource:
+    """A transcript file on disk becomes one ingestible video."""
+
+    name: str = "transcript-file"
+
+    def accepts(self, target: str) -> bool:
+        path = Path(target)
+        return is_transcript_path(path) and path.is_file()
+
+    def items(self, target: str, options: SourceOptions) -> Iterator[Ingestible | SourceFailure]:
+        try:
+            item = read_transcript_file(Path(target), options)
+        except SourceError as exc:
+            yield SourceFailure(exc)
+            return
+        yield item

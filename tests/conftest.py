@@ -1,0 +1,38 @@
+"""Shared fixtures. Unit tests use the deterministic hashing embedder (instant); tests marked real_model use
+the bundled all-MiniLM-L6-v2, loaded once per session."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from atlas.config import Settings
+from atlas.library import Library
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLES = ROOT / "samples"
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+FAKE_EMBEDDER = "fake/hashing-64"
+
+
+@pytest.fixture
+def fake_settings(tmp_path: Path) -> Settings:
+    return Settings(library_dir=tmp_path / "library", embedder=FAKE_EMBEDDER)
+
+
+@pytest.fixture
+def fake_library(fake_settings: Settings) -> Iterator[Library]:
+    with Library.open(fake_settings) as lib:
+        yield lib
+
+
+@pytest.fixture(scope="session")
+def real_library(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Library]:
+    """The three real sample transcripts, ingested once with the bundled MiniLM model."""
+    directory = tmp_path_factory.mktemp("real") / "library"
+    with Library.open(Settings(library_dir=directory)) as lib:
+        report = lib.ingest([str(p) for p in sorted(SAMPLES.iterdir())])
+        assert not report.failed, report.failed
+        yield lib

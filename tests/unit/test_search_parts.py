@@ -1,0 +1,78 @@
+"""Fusion, pinning, query terms and deep links."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from atlas.index.base import Candidate
+from atlas.models import Sentence, Video
+from atlas.search.fusion import reciprocal_rank_fusion
+from atlas.search.links import deep_link, format_moment
+from atlas.search.pinning import pin_sentence
+from atlas.search.text import keyword_terms, matched_terms
+
+
+def test_rrf_rewards_agreement_between_rankers() -> None:
+    keyword = [Candidate(1, 9.0), Candidate(2, 5.0), Candidate(3, 1.0)]
+    vector = [Candidate(3, 0.9), Candidate(2, 0.8), Candidate(4, 0.7)]
+    fused = reciprocal_rank_fusion([keyword, vector], k=60)
+    assert {c.key for c in fused[:2]} == {2, 3}  # in both lists beats first in one
+    assert fused[0].score == 1 / 63 + 1 / 61
+    assert {c.key for c in fused} == {1, 2, 3, 4}
+
+
+def test_rrf_weights_and_ties_are_deterministic() -> None:
+    fused = reciprocal_rank_fusion([[Candidate(5, 1)], [Candidate(7, 1)]], k=10, weights=[1.0, 2.0])
+    assert [c.key for c in fused] == [7, 5]
+    assert [c.key for c in reciprocal_rank_fusion([[Candidate(9, 1)], [Candidate(8, 1)]])] == [8, 9]
+
+
+def test_keyword_terms_drop_function_words_but_keep_rare_terms() -> None:
+    assert keyword_terms("What is the Falcon 180 used for?") == ["falcon", "180", "used"]
+    assert keyword_terms("the the of") == ["the", "of"]  # all stopwords: keep them rather than nothing
+    assert keyword_terms("top-k gating in GPT-4") == ["top-k", "gating", "gpt-4"]
+
+
+def test_matched_terms_use_light_stemming() -> None:
+    assert matched_terms(["prices", "gpu"], "The price of a GPU went up") == ["prices", "gpu"]
+
+
+def _sentences() -> list[Sentence]:
+    return [
+        Sentence(0, "Welcome to the talk.", 10.0, 12.0, 0),
+        Sentence(1, "LeBron James and Michael Jordan were great players.", 12.0, 16.0, 4),
+        Sentence(2, "Anyway, back to the slides.", 16.0, 18.0, 12),
+    ]
+
+
+def test_pin_picks_the_sentence_closest_in_meaning() -> None:
+    vectors = np.eye(3, dtype=np.float32)
+    query = np.array([0.1, 0.9, 0.1], dtype=np.float32)
+    pin = pin_sentence(_sentences(), vectors, query, ["basketball"])
+    assert pin.sentence.index == 1
+    assert pin.sentence.start == 12.0
+
+
+def test_pin_without_vectors_uses_keywords_and_builds_a_readable_snippet() -> None:
+    pin = pin_sentence(_sentences(), None, None, ["slides"])
+    assert pin.sentence.index == 2
+    assert pin.matched == ("slides",)
+    short = pin_sentence(_sentences(), None, None, ["welcome"])
+    assert short.snippet.startswith("Welcome to the talk. LeBron James")  # grown to a readable length
+
+
+def test_deep_links() -> None:
+    yt = Video(
+        "dQw4w9WgXcQ",
+        "t",
+        "https://www.youtube.com/watch?v=dQw4w9WgXcQ",
+        kind="youtube",
+        url="https://www.youtube.com/watch?v=dQw4w9WgXcQ",
+    )
+    assert deep_link(yt, 123.9) == "https://www.youtube.com/watch?v=dQw4w9WgXcQ&t=123s"
+    media = Video("talk", "t", "/data/talk.vtt", kind="media", url="file:///data/talk.mp4")
+    assert deep_link(media, 61.2) == "file:///data/talk.mp4#t=61"
+    untimed = Video("notes", "t", "/data/notes.txt", url="file:///data/notes.txt", timed=False)
+    assert deep_link(untimed, None) == "file:///data/notes.txt"
+    assert format_moment(3725.5) == "1:02:05"
+    assert format_moment(None) == "—"
