@@ -38,7 +38,7 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 QUERIES = HERE / "queries.jsonl"
 CACHE = HERE / ".cache" / "quality-library"
-DEFAULT_SAMPLES = Path("/work/shared/samples")
+DEFAULT_SAMPLES = REPO / "samples"
 
 # video id -> sample file name (Atlas names a transcript file's video after its stem, minus ".whisper")
 SAMPLES: dict[str, str] = {

@@ -118,6 +118,7 @@ class Hit:
     url: str
     score: float
     matched_terms: tuple[str, ...] = ()
+    position: int = 0  # word offset of the pinned sentence: where an untimed hit sits in its transcript
 
     def to_json(self) -> dict[str, Any]:
         """The ``--json`` / HTTP contract for a hit (later tools depend on these keys)."""
@@ -137,4 +138,5 @@ class Hit:
             "score": round(self.score, 6),
             "transcript_origin": self.video.transcript_origin,
             "matched_terms": list(self.matched_terms),
+            "position": self.position,
         }

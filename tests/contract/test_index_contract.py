@@ -3,15 +3,12 @@
 A backend joins by adding a case to ``BACKENDS`` that opens an index on a fresh library (``Library.open()``
 may be called several times: a second call is a second instance/process view of the same library). The SQLite
 store runs twice: with its default settings, and with ``exact_limit=0`` so filtered vector search always takes
-the HNSW over-fetch path instead of brute force. Tests at the end are specific to the SQLite files.
+the HNSW over-fetch path instead of brute force. The SQLite files themselves (sidecar loss, damage, another
+process, not-a-library) are tested in tests/integration/test_sqlite_files.py.
 """
 
 from __future__ import annotations
 
-import json
-import sqlite3
-import subprocess
-import sys
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -21,7 +18,7 @@ import numpy as np
 import pytest
 
 from atlas.embedding.fake import HashingEmbedder
-from atlas.errors import LibraryCorruptError, LibraryMismatchError, NotFoundError
+from atlas.errors import LibraryMismatchError, NotFoundError
 from atlas.index.base import Index, IndexIdentity, VideoRecord
 from atlas.index.sqlite import SqliteIndex
 from atlas.models import SearchFilters, Segment, Sentence, Transcript, Video, Window, Word
@@ -342,6 +339,42 @@ def test_filters_apply_to_both_retrievers(index: Index, filters: SearchFilters, 
     assert len(vector) == 3 * len(allowed)  # filtered search still fills k when enough windows pass
 
 
+@pytest.mark.parametrize("pick", ["one", "few", "many", "many-join", "run"])
+def test_filters_over_many_videos(index: Index, pick: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Filters selecting one, several scattered, very many, or consecutive videos (after replaces). For the
+    SQLite store these take its different filter plans (one range, OR of ranges, over-fetch, join)."""
+    if pick == "many-join":
+        import atlas.index.sqlite_search
+
+        monkeypatch.setattr(atlas.index.sqlite_search, "_MIN_OVERFETCH_SHARE", 2.0)
+    for n in range(80):
+        index.put_video(
+            record(f"v{n:02d}", [f"common words shared {n}", f"more common text {n}"], channel=f"c{n % 2}")
+        )
+    for n in (4, 10, 11):  # replaced videos get new keys at the end
+        index.put_video(
+            record(f"v{n:02d}", [f"common words again {n}", f"more common text {n}"], channel=f"c{n % 2}")
+        )
+    chosen = {
+        "one": {"v07"},
+        "few": {"v03", "v04", "v20", "v41", "v79"},
+        "many": {f"v{n:02d}" for n in range(0, 80, 2)},
+        "many-join": {f"v{n:02d}" for n in range(0, 80, 2)},
+        "run": {f"v{n:02d}" for n in range(30, 50)},
+    }[pick]
+    filters = (
+        SearchFilters(channels=("c0",))
+        if pick.startswith("many")
+        else SearchFilters(video_ids=tuple(sorted(chosen)))
+    )
+    keyword = index.keyword_search(["common"], 500, filters)
+    assert set(video_of(index, [c.key for c in keyword])) == chosen and len(keyword) == 2 * len(chosen)
+    vector = index.vector_search(query("common words"), 500, filters)
+    assert set(video_of(index, [c.key for c in vector])) == chosen and len(vector) == 2 * len(chosen)
+    top = index.vector_search(query("common words"), 3, filters)
+    assert [c.score for c in top] == [c.score for c in vector[:3]]
+
+
 def test_bad_filter_date_is_a_user_error(index: Index) -> None:
     from atlas.errors import UserInputError
 
@@ -441,101 +474,3 @@ def test_searches_in_threads_never_see_a_half_written_video(index: Index) -> Non
         t.join(timeout=60)
     assert not errors, errors[0]
     assert index.counts()["windows"] == 30
-
-
-# -- SQLite-specific: the files ------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def sqlite_dir(tmp_path: Path) -> Path:
-    with SqliteIndex(tmp_path / "lib") as store:
-        store.claim(IDENTITY)
-        fill(store)
-    return tmp_path / "lib"
-
-
-def _results(store: SqliteIndex) -> list[object]:
-    return [store.vector_search(query(t), 5, NO_FILTER) for t in ("falcon barge", "flour eggs", "bank rates")]
-
-
-def test_sidecar_deleted_is_rebuilt_at_open(sqlite_dir: Path) -> None:
-    with SqliteIndex(sqlite_dir) as store:
-        expected = _results(store)
-    for name in ("ann.json", *(p.name for p in sqlite_dir.glob("vectors.*.usearch"))):
-        (sqlite_dir / name).unlink()
-    with SqliteIndex(sqlite_dir) as store:
-        assert _results(store) == expected
-        assert store.verify() == []
-    assert (sqlite_dir / "ann.json").exists()  # saved again at close
-
-
-@pytest.mark.parametrize("damage", ["garbage", "truncate", "other-dim", "other-library", "bad-json"])
-def test_damaged_sidecar_is_rebuilt(sqlite_dir: Path, tmp_path: Path, damage: str) -> None:
-    with SqliteIndex(sqlite_dir) as store:
-        expected = _results(store)
-    pointer = json.loads((sqlite_dir / "ann.json").read_text())
-    vectors = sqlite_dir / pointer["file"]
-    if damage == "garbage":
-        vectors.write_bytes(b"not an index" * 100)
-    elif damage == "truncate":
-        vectors.write_bytes(vectors.read_bytes()[:200])
-    elif damage == "bad-json":
-        (sqlite_dir / "ann.json").write_text("{")
-    else:
-        key, value = ("dim", 32) if damage == "other-dim" else ("library", "0" * 32)
-        (sqlite_dir / "ann.json").write_text(json.dumps({**pointer, key: value}))
-    with SqliteIndex(sqlite_dir) as store:
-        assert _results(store) == expected
-        assert store.verify() == []
-
-
-def test_stale_sidecar_catches_up_with_another_process(sqlite_dir: Path) -> None:
-    store = SqliteIndex(sqlite_dir)
-    try:
-        assert store.vector_search(query("volcano"), 3, NO_FILTER)
-        # Another process writes, then dies without closing: its sidecar is never saved.
-        script = (
-            "import os, sys; sys.path[:0] = sys.argv[2:]\n"
-            "from pathlib import Path\n"
-            "from test_index_contract import SqliteIndex, record\n"
-            "s = SqliteIndex(Path(sys.argv[1]))\n"
-            "s.put_video(record('news', ['volcano erupts near the village']))\n"
-            "s.remove_video('falcon')\n"
-            "os._exit(0)\n"
-        )
-        here = str(Path(__file__).parent)
-        subprocess.run(
-            [sys.executable, "-c", script, str(sqlite_dir), here, *sys.path], check=True, timeout=120
-        )
-        hits = store.vector_search(query("volcano erupts"), 10, NO_FILTER)  # the open instance catches up
-        assert video_of(store, [hits[0].key]) == ["news"]
-        assert "falcon" not in video_of(store, [h.key for h in hits])
-        assert store.verify() == []
-        with SqliteIndex(sqlite_dir) as fresh:  # so does a new one, from the older saved sidecar
-            assert fresh.vector_search(query("volcano erupts"), 10, NO_FILTER) == hits
-            assert fresh.verify() == []
-    finally:
-        store.close()
-
-
-def test_not_a_database_is_a_corrupt_library_naming_the_path(tmp_path: Path) -> None:
-    (tmp_path / "atlas.db").write_bytes(b"this is not sqlite" * 200)
-    with pytest.raises(LibraryCorruptError) as info:
-        SqliteIndex(tmp_path)
-    assert str(tmp_path / "atlas.db") in info.value.message
-    with pytest.raises(LibraryCorruptError):
-        SqliteIndex(tmp_path / "atlas.db")  # a file where a directory should be
-
-
-def test_foreign_sqlite_database_is_refused(tmp_path: Path) -> None:
-    with sqlite3.connect(tmp_path / "atlas.db") as conn:
-        conn.execute("CREATE TABLE notes (x)")
-    with pytest.raises(LibraryCorruptError, match="not an Atlas library"):
-        SqliteIndex(tmp_path)
-
-
-def test_newer_schema_is_refused_with_a_clear_message(sqlite_dir: Path) -> None:
-    with sqlite3.connect(sqlite_dir / "atlas.db") as conn:
-        conn.execute("UPDATE meta SET value = '99' WHERE key = 'schema_version'")
-    with pytest.raises(LibraryMismatchError, match="newer Atlas"):
-        SqliteIndex(sqlite_dir)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import sys
 
-import click
 import typer
 from rich.console import Console
 
@@ -29,23 +28,13 @@ def main(argv: list[str] | None = None) -> None:
     _register()
     err = Console(stderr=True, highlight=False, soft_wrap=True)
     try:
-        # standalone_mode=False lets AtlasError reach the handler below; click then returns exit codes.
-        code = app(args=argv, standalone_mode=False)
-        if isinstance(code, int) and code:
-            sys.exit(code)
+        # Typer handles its own usage errors (exit 2) and exits; AtlasError passes through to here.
+        app(args=argv)
     except AtlasError as exc:
         err.print(f"[bold red]error:[/] {exc.one_line()}", markup=True)
-        sys.exit(exc.exit_code)
-    except click.exceptions.Abort:
-        err.print("aborted")
-        sys.exit(130)
-    except click.ClickException as exc:
-        exc.show()
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         err.print("interrupted; everything committed so far is kept")
         sys.exit(130)
-
-
-if __name__ == "__main__":  # pragma: no cover
-    main()
+    except BrokenPipeError:
+        sys.exit(0)  # `atlas search ... | head` closed the pipe: not an error

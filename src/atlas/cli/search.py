@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Annotated, cast
+from typing import Annotated
 
 import typer
 from rich.table import Table
@@ -12,9 +12,8 @@ from rich.text import Text
 
 from atlas.cli.app import app
 from atlas.cli.common import EmbedderOpt, JsonOpt, LibraryOpt, err, iso_date, open_library, out
-from atlas.errors import UserInputError
 from atlas.models import Hit, SearchFilters
-from atlas.search.engine import MODES, Mode
+from atlas.search.engine import Mode
 from atlas.search.links import format_moment
 
 
@@ -30,14 +29,12 @@ def search(
     ] = None,
     after: Annotated[str | None, typer.Option("--after", help="Published on or after YYYY-MM-DD.")] = None,
     before: Annotated[str | None, typer.Option("--before", help="Published on or before YYYY-MM-DD.")] = None,
-    mode: Annotated[str, typer.Option("--mode", help="hybrid, keyword or vector.")] = "hybrid",
+    mode: Annotated[Mode, typer.Option("--mode", help="hybrid, keyword or vector.")] = "hybrid",
     as_json: JsonOpt = False,
     library: LibraryOpt = None,
     embedder: EmbedderOpt = None,
 ) -> None:
     """Search the library for a moment, by meaning and by keywords."""
-    if mode not in MODES:
-        raise UserInputError(f"unknown --mode {mode!r}", hint=f"use one of: {', '.join(MODES)}")
     filters = SearchFilters(
         video_ids=tuple(video or ()),
         channels=tuple(channel or ()),
@@ -49,7 +46,7 @@ def search(
         if not lib.list_videos():
             err.print("The library is empty: ingest something first, e.g. atlas ingest talk.vtt")
         for q in queries:
-            hits = lib.search(q, limit=limit, filters=filters, mode=cast(Mode, mode))
+            hits = lib.search(q, limit=limit, filters=filters, mode=mode)
             if as_json:
                 sys.stdout.write(json.dumps({"query": q, "hits": [h.to_json() for h in hits]}) + "\n")
                 sys.stdout.flush()

@@ -35,7 +35,9 @@ class Embedder(ABC):
         out = np.vstack(parts).astype(np.float32, copy=False)
         norms = np.linalg.norm(out, axis=1, keepdims=True)
         norms[norms == 0] = 1.0
-        return out / norms
+        normalised: Matrix = (out / norms).astype(np.float32, copy=False)
+        return normalised
 
     def embed_query(self, text: str) -> npt.NDArray[np.float32]:
-        return self.embed([text], kind="query")[0]
+        row: npt.NDArray[np.float32] = self.embed([text], kind="query")[0]
+        return row

@@ -26,9 +26,10 @@ from pathlib import Path
 import numpy as np
 
 from atlas.errors import AtlasError, LibraryCorruptError, LibraryMismatchError, NotFoundError
-from atlas.index import sqlite_vectors
+from atlas.index import sqlite_search, sqlite_sidecar
 from atlas.index.ann import AnnIndex
 from atlas.index.base import Candidate, IndexIdentity, StoredWindow, Vectors, VideoRecord
+from atlas.index.sqlite_ranges import Ranges, total_windows
 from atlas.index.sqlite_rows import (
     SENTENCE_DTYPE,
     VIDEO_COLUMNS,
@@ -59,14 +60,21 @@ from atlas.index.sqlite_schema import (
 )
 from atlas.models import SearchFilters, Sentence, Video
 
-# Below this many windows left by a filter, vector search is exact brute force over their float32 vectors.
-EXACT_LIMIT = 20_000
+_SEE_IDS = "see the ids with: atlas list"
 
 
 class SqliteIndex:
     """The default ``Index``: a library directory holding ``atlas.db`` and the HNSW sidecar files."""
 
-    def __init__(self, directory: Path, *, ann_dtype: str = "f16", exact_limit: int = EXACT_LIMIT) -> None:
+    def __init__(
+        self,
+        directory: Path,
+        *,
+        ann_dtype: str = "f16",
+        exact_limit: int | None = None,
+    ) -> None:
+        """``exact_limit``: filtered vector search is exact brute force up to this many windows and HNSW
+        over-fetch above; None (default) picks by a measured cost model (``exact_is_cheaper``)."""
         directory = Path(directory)
         if directory.exists() and not directory.is_dir():
             raise LibraryCorruptError(f"{directory} is a file, not a library directory")
@@ -189,7 +197,7 @@ class SqliteIndex:
             .fetchone()
         )
         if row is None:
-            raise NotFoundError(f"no video {video_id!r} in the library at {self.directory}")
+            raise NotFoundError(f"no video {video_id!r} in the library at {self.directory}", hint=_SEE_IDS)
         return video_from_row(row)
 
     def list_videos(self) -> list[Video]:
@@ -201,7 +209,9 @@ class SqliteIndex:
         with self._read() as conn:
             row = conn.execute("SELECT pk FROM videos WHERE video_id = ?", (video_id,)).fetchone()
             if row is None:
-                raise NotFoundError(f"no video {video_id!r} in the library at {self.directory}")
+                raise NotFoundError(
+                    f"no video {video_id!r} in the library at {self.directory}", hint=_SEE_IDS
+                )
             return read_record(conn, int(row[0]), self._dim(conn))
 
     def iter_records(self) -> Iterator[VideoRecord]:
@@ -240,7 +250,7 @@ class SqliteIndex:
 
     def window_vectors(self, keys: Sequence[int]) -> Vectors:
         with self._read() as conn:
-            found = sqlite_vectors.fetch_vectors(conn, [int(k) for k in keys])
+            found = sqlite_search.fetch_vectors(conn, [int(k) for k in keys])
             dim = self._dim(conn)
         missing = [int(k) for k in keys if int(k) not in found]
         if missing:
@@ -251,7 +261,9 @@ class SqliteIndex:
         with self._read() as conn:
             row = conn.execute("SELECT pk FROM videos WHERE video_id = ?", (video_id,)).fetchone()
             if row is None:
-                raise NotFoundError(f"no video {video_id!r} in the library at {self.directory}")
+                raise NotFoundError(
+                    f"no video {video_id!r} in the library at {self.directory}", hint=_SEE_IDS
+                )
             rows = conn.execute(
                 'SELECT idx, text, start, "end", position, vector FROM sentences'
                 " WHERE video_pk = ? AND idx BETWEEN ? AND ? ORDER BY idx",
@@ -271,37 +283,38 @@ class SqliteIndex:
         if match is None or k <= 0:
             return []
         where, params = filter_sql(filters)
-        if where:
-            sql = (
-                "SELECT f.rowid, f.rank FROM windows_fts f JOIN windows w ON w.id = f.rowid"
-                f" JOIN videos v ON v.pk = w.video_pk WHERE windows_fts MATCH ? AND {where}"
-                " ORDER BY f.rank LIMIT ?"
-            )
-        else:
-            sql = "SELECT rowid, rank FROM windows_fts WHERE windows_fts MATCH ? ORDER BY rank LIMIT ?"
-        rows = self._conn().execute(sql, (match, *params, k)).fetchall()
-        # FTS5's rank is bm25(), where lower (more negative) is better: negate it.
-        return [Candidate(key=int(r[0]), score=-float(r[1])) for r in rows]
+        with self._read() as conn:  # the filter's id ranges and the match from one snapshot
+            rows = sqlite_search.keyword(conn, match, k, where, params)
+        # bm25() is lower-is-better (negative): negate it.
+        return [Candidate(key=int(key), score=-float(score)) for key, score in rows]
 
     def vector_search(self, vector: Vectors, k: int, filters: SearchFilters) -> list[Candidate]:
-        conn = self._conn()
-        dim = self._dim(conn)
+        dim = self._dim(self._conn())
         if dim == 0:
             return []  # no embedder has claimed the library: nothing is stored
-        query = sqlite_vectors.as_query(vector, dim, self.directory)
+        query = sqlite_search.as_query(vector, dim, self.directory)
         if k <= 0:
             return []
         where, params = filter_sql(filters)
+        ranges = None
         if where:
-            few = sqlite_vectors.filtered_ids(conn, where, params, self.exact_limit + 1)
-            if len(few) <= self.exact_limit:
-                return sqlite_vectors.exact_search(conn, query, where, params, k)
+            with self._read() as conn:
+                ranges = Ranges.select(conn, where, params)
+                if self.exact_limit is not None:
+                    go_exact = ranges.windows <= self.exact_limit
+                else:
+                    go_exact = sqlite_search.exact_is_cheaper(ranges.windows, total_windows(conn), k)
+                if go_exact:
+                    return sqlite_search.exact(conn, query, ranges, k)
         with self._ann_lock:
             ann = self._sync_ann()
             if ann is None:
                 return []
-            keys = sqlite_vectors.ann_candidates(conn, ann, query, k, where, params)
-        return sqlite_vectors.rescore(conn, query, keys, k)
+            keys = sqlite_search.ann_candidates(ann, query, k, ranges)
+        if keys is None and ranges is not None:
+            with self._read() as conn:
+                return sqlite_search.exact(conn, query, ranges, k)
+        return sqlite_search.rescore(self._conn(), query, keys or [], k)
 
     # -- the sidecar -----------------------------------------------------------------------------------------
 
@@ -310,7 +323,7 @@ class SqliteIndex:
         if self._ann is not None and generation(self._conn()) == self._ann.gen:
             return self._ann  # the common case: one primary-key read
         with self._read() as conn:  # one snapshot: the generation and its delta agree
-            self._ann = sqlite_vectors.sync(conn, self._ann, self.directory, self._library, self._ann_dtype)
+            self._ann = sqlite_sidecar.sync(conn, self._ann, self.directory, self._library, self._ann_dtype)
         return self._ann
 
     def flush(self) -> None:

@@ -114,11 +114,15 @@ def to_blobs(vectors: Vectors, dtype: np.dtype[Any]) -> list[bytes]:
     return [row.tobytes() for row in rows]
 
 
-def from_blobs(blobs: Sequence[bytes], dtype: np.dtype[Any], dim: int) -> Vectors:
+def from_blobs(blobs: Sequence[bytes], dtype: np.dtype[Any], dim: int, *, writable: bool = True) -> Vectors:
+    """Stack vector BLOBs into a float32 matrix. ``writable=False`` (search internals) skips a copy: the
+    result is then a read-only view."""
     if not blobs:
         return np.zeros((0, dim), dtype=np.float32)
-    flat = np.frombuffer(b"".join(blobs), dtype=dtype)
-    return flat.reshape(len(blobs), dim).astype(np.float32)
+    flat = np.frombuffer(b"".join(blobs), dtype=dtype).reshape(len(blobs), dim)
+    if writable or flat.dtype != np.float32:
+        return flat.astype(np.float32)  # float16 is widened; float32 copied out of the read-only buffer
+    return flat
 
 
 def check_date(value: str | None, name: str) -> str | None:
@@ -260,3 +264,11 @@ class RecordRows:
             " vector, gen) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [(pk, *row, gen) for row in self.windows],
         )
+        if self.windows:
+            # One writer holds the lock, so AUTOINCREMENT handed out consecutive ids: record the run.
+            lo, hi = conn.execute("SELECT min(id), max(id) FROM windows WHERE video_pk = ?", (pk,)).fetchone()
+            if hi - lo + 1 != len(self.windows):  # cannot happen; refuse to record a wrong run if it does
+                raise sqlite3.IntegrityError(f"window ids {lo}..{hi} are not one run of {len(self.windows)}")
+            conn.execute(
+                "UPDATE videos SET first_window = ?, n_windows = ? WHERE pk = ?", (lo, hi - lo + 1, pk)
+            )

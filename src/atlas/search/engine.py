@@ -69,13 +69,18 @@ class SearchEngine:
         if mode == "hybrid":
             ranked = reciprocal_rank_fusion(rankings, k=self._settings.rrf_k)
             if self._settings.rerank and qvec is not None:
-                ranked = self._rerank(qvec, terms, ranked[:RERANK_DEPTH]) + ranked[RERANK_DEPTH:]
+                bm25 = _normalised(rankings[0])
+                ranked = self._rerank(qvec, terms, ranked[:RERANK_DEPTH], bm25) + ranked[RERANK_DEPTH:]
         else:
             ranked = rankings[0]
         return self._to_hits(ranked, qvec, terms, limit)
 
     def _rerank(
-        self, qvec: npt.NDArray[np.float32], terms: list[str], shortlist: list[Candidate]
+        self,
+        qvec: npt.NDArray[np.float32],
+        terms: list[str],
+        shortlist: list[Candidate],
+        bm25: dict[int, float],
     ) -> list[Candidate]:
         keys = [c.key for c in shortlist]
         stored = {w.key: w for w in self._index.windows(keys)}
@@ -86,7 +91,11 @@ class SearchEngine:
             _, sent_vecs = self._index.sentences(
                 w.video.video_id, w.window.first_sentence, w.window.last_sentence
             )
-            items.append(RerankInput(cand.key, w.window.text, vectors[row], sent_vecs, cand.score))
+            items.append(
+                RerankInput(
+                    cand.key, w.window.text, vectors[row], sent_vecs, cand.score, bm25.get(cand.key, 0.0)
+                )
+            )
         return [Candidate(key, score) for key, score in self._reranker.rerank(qvec, terms, items)]
 
     def _to_hits(
@@ -122,9 +131,16 @@ class SearchEngine:
                         url=deep_link(stored.video, moment),
                         score=scores[stored.key],
                         matched_terms=pin.matched,
+                        position=pin.sentence.position,
                     )
                 )
         return hits
+
+
+def _normalised(ranking: list[Candidate]) -> dict[int, float]:
+    """Scores divided by the best one, so BM25's unbounded scale becomes comparable across queries."""
+    top = max((c.score for c in ranking), default=0.0)
+    return {c.key: c.score / top for c in ranking} if top > 0 else {}
 
 
 def _overlaps(a: StoredWindow, b: StoredWindow) -> bool:

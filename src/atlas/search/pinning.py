@@ -39,7 +39,7 @@ def pin_sentence(
         cosines = vectors.astype(np.float32) @ query_vector
     else:
         cosines = np.zeros(len(sentences), dtype=np.float32)
-    best_i, best_score, best_matched = 0, float("-inf"), ()
+    best_i, best_score, best_matched = 0, float("-inf"), tuple[str, ...]()
     for i, sentence in enumerate(sentences):
         matched = tuple(matched_terms(terms, sentence.text)) if terms else ()
         coverage = len(matched) / len(terms) if terms else 0.0
