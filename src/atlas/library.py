@@ -126,6 +126,12 @@ class Library:
         return self._embedder
 
     def identity(self) -> IndexIdentity:
+        """The identity new content is indexed under. Known without loading the model once the library has
+        one, so re-ingesting unchanged files stays instant."""
+        recorded = self.index.identity()
+        if recorded is not None:
+            self._embedder_name()  # refuses a conflicting --embedder before any work
+            return IndexIdentity(recorded.embedder, recorded.dim, self.settings.windows.as_dict())
         embedder = self._get_embedder()
         return IndexIdentity(embedder=embedder.id, dim=embedder.dim, windows=self.settings.windows.as_dict())
 
