@@ -17,8 +17,10 @@ embeddings (uniform random vectors would be a worst case no real embedder produc
 Queries (default 200): a topic, 2-5 words mixing its topical words and Zipf words outside the 100 most common
 (a query normaliser drops stopwords), and a vector near the topic centroid. Reported: p50/p95 of
 ``keyword_search`` (k=50), ``vector_search`` (k=50), both one after the other (the index part of a hybrid
-query), and filtered variants; recall@10 of ``vector_search`` against exact brute force; peak RSS of the build
-process and of the query process (``resource.getrusage``), which loads the sidecar like a server does.
+query) and both overlapped on two threads (as a search engine could run them), and filtered variants (a
+channel: 1 % of the videos, scattered; a date bound: half of them); recall@10 of ``vector_search`` against
+exact brute force; peak RSS of the build process and of the query process (``resource.getrusage``), which
+loads the sidecar like a server does.
 """
 
 from __future__ import annotations
@@ -82,7 +84,8 @@ class World:
     def _vectors(self, rng: np.random.Generator, topic: int, n: int) -> np.ndarray:
         noise = rng.standard_normal((n, self.dim)).astype(np.float32) * (1.1 / np.sqrt(self.dim))
         v = self.centroids[topic] + self.offset + noise
-        return (v / np.linalg.norm(v, axis=1, keepdims=True)).astype(np.float32)
+        out: np.ndarray = (v / np.linalg.norm(v, axis=1, keepdims=True)).astype(np.float32)
+        return out
 
     def video(self, number: int) -> VideoRecord:
         rng = np.random.default_rng((self.seed, number))
@@ -137,7 +140,8 @@ class World:
 
 
 def _renorm(p: np.ndarray) -> np.ndarray:
-    return p / p.sum()
+    out: np.ndarray = p / p.sum()
+    return out
 
 
 def _rss_mib() -> float:

@@ -35,12 +35,13 @@ FORMAT = 1
 POINTER = "ann.json"
 LOCK = "ann.lock"
 
-# HNSW settings, measured with benchmarks/bench_index_scale.py (384-d, 2 cores). expansion_add 64 (usearch's
-# default is 128) halves the build time (200 k: 24 s; 1 M: 355 s). recall@10 by expansion_search: at 200 k
-# 64: 0.84, 128: 0.94, 192: 0.96 (0.7 ms), 512: 0.96 (1.5 ms); at 1 M 192: 0.78, 384: 0.87, 768: 0.92
-# (2.4 ms). So the beam widens with the index: 192 up to 200 k, ~500 at 1 M (``expansion_for``).
+# HNSW settings, measured on the synthetic 384-d library of benchmarks/bench_index_scale.py, 2 cores.
+# expansion_add: 64 builds faster but caps recall@10 (1 M: 0.78 / 0.87 / 0.92 at expansion_search 192 / 384 /
+# 768); 128 (usearch's default) gave 0.96 / 0.98 at 256 / 512 for a 1 M build of 328 s. int8 vectors built
+# in 122 s but reached 0.90 only with 5x over-fetch and exact rescoring, so float16 it is (half of f32's RAM,
+# same recall). The beam widens with the index: 192 up to 200 k, ~500 at 1 M (``expansion_for``).
 CONNECTIVITY = 16
-EXPANSION_ADD = 64
+EXPANSION_ADD = 128
 EXPANSION_SEARCH = 192
 
 

@@ -384,11 +384,3 @@ class SqliteIndex:
             if len(ann) != len(ids):
                 problems.append(f"vector index holds {len(ann)} vectors for {len(ids)} windows")
         return problems
-
-    def ann_contains(self, keys: Sequence[int]) -> list[bool]:
-        """Whether the vector index holds these window keys (after catching up)."""
-        with self._ann_lock:
-            ann = self._sync_ann()
-            if ann is None:
-                return [False] * len(keys)
-            return [bool(x) for x in ann.contains(np.asarray(keys, dtype=np.int64))]
