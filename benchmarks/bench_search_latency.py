@@ -32,7 +32,6 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent / "src"))
 
 import bench_index_scale as scale  # noqa: E402
-
 from atlas.config import Settings  # noqa: E402
 from atlas.library import Library  # noqa: E402
 from atlas.models import SearchFilters  # noqa: E402
@@ -66,7 +65,9 @@ def measure(directory: Path, rounds: int, cold_runs: int) -> dict[str, object]:
     with Library.open(Settings(library_dir=directory), create=False) as lib:
         identity = lib.index.identity()
         if identity is None or not identity.embedder.startswith("sentence-transformers/"):
-            raise SystemExit(f"{directory} was not built with a real embedder identity; rebuild it with --rebuild")
+            raise SystemExit(
+                f"{directory} was not built with a real embedder identity; rebuild it with --rebuild"
+            )
         embedder = lib._get_embedder()
         lib.search("warm up", limit=10)  # model load, sidecar load: measured separately as cold start
         index_part, embed_only, full = [], [], []
@@ -119,16 +120,21 @@ def main(argv: list[str] | None = None) -> None:
     target = {"index_part_ms": 15.0, "full_ms": 50.0}
     print(f"\nfull search at {r['windows']:,} windows ({args.rounds * len(QUERIES)} queries)\n")
     print(f"{'measure':<28}{'p50':>10}{'p95':>10}{'target p50':>12}")
-    for key, label in (("index_part_ms", "index part (ms)"), ("embed_ms", "query embedding (ms)"),
-                       ("full_ms", "full Library.search (ms)")):
+    for key, label in (
+        ("index_part_ms", "index part (ms)"),
+        ("embed_ms", "query embedding (ms)"),
+        ("full_ms", "full Library.search (ms)"),
+    ):
         p50, p95 = r[key]  # type: ignore[misc]
         goal = f"{target[key]:.0f}" if key in target else ""
         print(f"{label:<28}{p50:>10.1f}{p95:>10.1f}{goal:>12}")
     cold_med, cold_max = r["cold_start_s"]  # type: ignore[misc]
     print(f"{'cold atlas search (s)':<28}{cold_med:>10.2f}{cold_max:>10.2f}")
     print(f"\nfull / index part (p50): {r['full_over_index_p50']:.1f}x")
-    print(f"peak RSS: query process {r['query_process_peak_rss_mib']:.0f} MiB, "
-          f"cold CLI process {r['cold_process_peak_rss_mib']:.0f} MiB (target 2048)")
+    print(
+        f"peak RSS: query process {r['query_process_peak_rss_mib']:.0f} MiB, "
+        f"cold CLI process {r['cold_process_peak_rss_mib']:.0f} MiB (target 2048)"
+    )
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(r, indent=2))

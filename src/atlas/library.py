@@ -87,6 +87,7 @@ class Library:
         return cls(settings, open_index(directory), embedder)
 
     def close(self) -> None:
+        self._engine.close()
         self.index.close()
 
     def __enter__(self) -> Library:

@@ -87,12 +87,13 @@ class SqliteIndex:
         self._conns: list[sqlite3.Connection] = []
         self._conns_lock = threading.Lock()
         self._ann_lock = threading.RLock()
+        # Loaded (and reconciled with the database) on first use, not at open: at 1M windows loading takes
+        # ~2 s and ~1 GiB, which `atlas list` or an ingest that never searches should not pay.
         self._ann: AnnIndex | None = None
+        self._wrote = False
         self._closed = False
         try:
             self._library = open_or_create(self._conn(), self.db_path)
-            with self._ann_lock:
-                self._sync_ann()  # reconcile at open: a server pays for a stale sidecar before any query
         except BaseException:
             self._close_connections()
             raise
@@ -163,6 +164,7 @@ class SqliteIndex:
     def put_video(self, record: VideoRecord) -> None:
         dim = self._require_identity(self._conn()).dim
         rows = RecordRows.prepare(record, dim)  # validates: bad input fails before the transaction
+        self._wrote = True
         try:
             with self._write() as conn:
                 if self._require_identity(conn).dim != dim:  # re-claimed by another process meanwhile
@@ -175,6 +177,7 @@ class SqliteIndex:
             raise ValueError(f"video {record.video.video_id!r}: inconsistent record ({exc})") from exc
 
     def remove_video(self, video_id: str) -> bool:
+        self._wrote = True
         with self._write() as conn:
             if conn.execute("SELECT 1 FROM videos WHERE video_id = ?", (video_id,)).fetchone() is None:
                 return False
@@ -346,10 +349,13 @@ class SqliteIndex:
         if self._closed:
             return
         try:
-            # Save when the sidecar changed or this process wrote since: an ingest pays for indexing its own
-            # windows here, rather than the next search paying at open.
+            # Save when the sidecar changed or this process wrote: an ingest pays for indexing its own
+            # windows here, rather than the next search paying for it.
             with self._ann_lock:
-                if self._ann is not None and (self._ann.dirty or generation(self._conn()) != self._ann.gen):
+                loaded_stale = self._ann is not None and (
+                    self._ann.dirty or generation(self._conn()) != self._ann.gen
+                )
+                if loaded_stale or self._wrote:
                     self.flush()
         finally:
             self._close_connections()

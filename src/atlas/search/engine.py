@@ -7,6 +7,7 @@ query ─┬─ keyword_terms ─► index.keyword_search (BM25) ─┐
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Literal
 
 import numpy as np
@@ -42,6 +43,10 @@ class SearchEngine:
         self._embedder = embedder  # lazy: keyword mode never loads the model
         self._settings = settings
         self._reranker: Reranker = reranker or EvidenceReranker()
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="atlas-keyword")
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True)
 
     def search(
         self,
@@ -60,17 +65,20 @@ class SearchEngine:
 
         qvec: npt.NDArray[np.float32] | None = None
         rankings: list[list[Candidate]] = []
+        keyword: Future[list[Candidate]] | None = None
         if mode in ("hybrid", "keyword"):
-            rankings.append(self._index.keyword_search(terms, depth, filters))
+            # BM25 in SQLite and the model's forward pass both release the GIL: run them side by side.
+            keyword = self._pool.submit(self._index.keyword_search, terms, depth, filters)
         if mode in ("hybrid", "vector"):
             qvec = self._embedder().embed_query(query)
             rankings.append(self._index.vector_search(qvec, depth, filters))
+        if keyword is not None:
+            rankings.insert(0, keyword.result())
 
         if mode == "hybrid":
             ranked = reciprocal_rank_fusion(rankings, k=self._settings.rrf_k)
             if self._settings.rerank and qvec is not None:
-                bm25 = _normalised(rankings[0])
-                ranked = self._rerank(qvec, terms, ranked[:RERANK_DEPTH], bm25) + ranked[RERANK_DEPTH:]
+                ranked = self._rerank(qvec, terms, ranked[:RERANK_DEPTH]) + ranked[RERANK_DEPTH:]
         else:
             ranked = rankings[0]
         return self._to_hits(ranked, qvec, terms, limit)
@@ -80,7 +88,6 @@ class SearchEngine:
         qvec: npt.NDArray[np.float32],
         terms: list[str],
         shortlist: list[Candidate],
-        bm25: dict[int, float],
     ) -> list[Candidate]:
         keys = [c.key for c in shortlist]
         stored = {w.key: w for w in self._index.windows(keys)}
@@ -91,11 +98,7 @@ class SearchEngine:
             _, sent_vecs = self._index.sentences(
                 w.video.video_id, w.window.first_sentence, w.window.last_sentence
             )
-            items.append(
-                RerankInput(
-                    cand.key, w.window.text, vectors[row], sent_vecs, cand.score, bm25.get(cand.key, 0.0)
-                )
-            )
+            items.append(RerankInput(cand.key, w.window.text, vectors[row], sent_vecs, cand.score))
         return [Candidate(key, score) for key, score in self._reranker.rerank(qvec, terms, items)]
 
     def _to_hits(
@@ -135,12 +138,6 @@ class SearchEngine:
                     )
                 )
         return hits
-
-
-def _normalised(ranking: list[Candidate]) -> dict[int, float]:
-    """Scores divided by the best one, so BM25's unbounded scale becomes comparable across queries."""
-    top = max((c.score for c in ranking), default=0.0)
-    return {c.key: c.score / top for c in ranking} if top > 0 else {}
 
 
 def _overlaps(a: StoredWindow, b: StoredWindow) -> bool:

@@ -25,7 +25,6 @@ class RerankInput:
     window_vector: npt.NDArray[np.float32]
     sentence_vectors: npt.NDArray[np.float32]
     fused_score: float
-    keyword_score: float = 0.0  # BM25 divided by the query's best BM25 (0 when BM25 did not retrieve it)
 
 
 class Reranker(Protocol):
