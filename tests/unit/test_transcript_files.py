@@ -277,3 +277,8 @@ def test_is_transcript_path() -> None:
     assert is_transcript_path(Path("c.txt"))
     assert all(is_transcript_path(p) for p in ["a.vtt", "a.SRT", "b.json", "d.text"])
     assert not any(is_transcript_path(p) for p in ["a.mp4", "README.md", "noext", "a.vtt.bak"])
+
+
+def test_language_tags_are_only_taken_from_caption_file_names() -> None:
+    assert split_name(Path("talk.en.vtt")) == ("talk", "en")
+    assert split_name(Path("intro.to.ml.txt")) == ("intro.to.ml", None)

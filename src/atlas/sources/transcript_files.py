@@ -105,13 +105,15 @@ def read_transcript_text(path: Path) -> str:
 def split_name(path: Path) -> tuple[str, str | None]:
     """The base stem (suffix, language tag and format markers removed) and the language tag, if any."""
     stem, language = path.stem, None
+    # Only caption files carry yt-dlp's language tag (talk.en.vtt); in "intro.to.ml.txt" "ml" is a word.
+    tagged = path.suffix.lower() in (".vtt", ".srt")
     while "." in stem:
         head, last = stem.rsplit(".", 1)
         if not head:
             break
         if last.lower() in _FORMAT_MARKERS:
             stem = head
-        elif language is None and _LANGUAGE_TAG.fullmatch(last):
+        elif tagged and language is None and _LANGUAGE_TAG.fullmatch(last):
             stem, language = head, last
         else:
             break
