@@ -9,8 +9,9 @@ bounds), then cut at sentence punctuation, long pauses, paragraph ends of untime
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from atlas.config import WindowSettings
 from atlas.models import Segment, Sentence, Transcript
@@ -93,13 +94,21 @@ def split_sentences(transcript: Transcript, settings: WindowSettings) -> list[Se
     return sentences
 
 
+class _Timed(Protocol):
+    @property
+    def start(self) -> float | None: ...
+
+    @property
+    def end(self) -> float | None: ...
+
+
+def time_bounds(parts: Sequence[_Timed]) -> tuple[float | None, float | None]:
+    """Earliest start and latest end of what is actually inside a span (None where no part has a time)."""
+    starts = [p.start for p in parts if p.start is not None]
+    ends = [p.end for p in parts if p.end is not None]
+    return (min(starts) if starts else None, max(ends) if ends else None)
+
+
 def _make_sentence(index: int, tokens: list[_Token], position: int) -> Sentence:
-    starts = [t.start for t in tokens if t.start is not None]
-    ends = [t.end for t in tokens if t.end is not None]
-    return Sentence(
-        index=index,
-        text=" ".join(t.text for t in tokens),
-        start=min(starts) if starts else None,
-        end=max(ends) if ends else None,
-        position=position,
-    )
+    start, end = time_bounds(tokens)
+    return Sentence(index, " ".join(t.text for t in tokens), start, end, position)

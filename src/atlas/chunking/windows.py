@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+from atlas.chunking.sentences import time_bounds
 from atlas.config import WindowSettings
 from atlas.models import Sentence, Window
 
@@ -49,13 +50,12 @@ def build_windows(sentences: Sequence[Sentence], settings: WindowSettings) -> li
 
 
 def _make_window(index: int, members: Sequence[Sentence]) -> Window:
-    starts = [s.start for s in members if s.start is not None]
-    ends = [s.end for s in members if s.end is not None]
+    start, end = time_bounds(members)
     return Window(
         index=index,
         text=" ".join(s.text for s in members),
-        start=min(starts) if starts else None,
-        end=max(ends) if ends else None,
+        start=start,
+        end=end,
         first_sentence=members[0].index,
         last_sentence=members[-1].index,
     )
