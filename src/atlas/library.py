@@ -126,6 +126,11 @@ class Library:
             )
         return self._embedder
 
+    @property
+    def embedder(self) -> Embedder:
+        """The library's embedder, loaded on first use."""
+        return self._get_embedder()
+
     def identity(self) -> IndexIdentity:
         """The identity new content is indexed under. Known without loading the model once the library has
         one, so re-ingesting unchanged files stays instant."""
