@@ -5,7 +5,7 @@ cd "$(dirname "$0")/.."
 bash scripts/install.sh embed
 export ATLAS_LIBRARY="${ATLAS_LIBRARY:-$(pwd)/.atlas-demo/library}"
 .venv/bin/atlas ingest samples/
-for q in "city in california" "how do you keep the cost of machine learning down?" "Pedalboard"; do
+for q in "renting servers versus buying your own hardware" "how does the router pick which expert handles a token" "Pedalboard"; do
   .venv/bin/atlas search "$q" --limit 3
 done
 echo
