@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Literal
+from typing import Literal, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -16,8 +16,8 @@ import numpy.typing as npt
 from atlas.config import SearchSettings
 from atlas.embedding.base import Embedder
 from atlas.errors import UserInputError
-from atlas.index.base import Candidate, Index, StoredWindow
-from atlas.models import Hit, SearchFilters
+from atlas.index.base import Candidate, Index, StoredWindow, Vectors
+from atlas.models import Hit, SearchFilters, Sentence
 from atlas.search.fusion import reciprocal_rank_fusion
 from atlas.search.links import deep_link
 from atlas.search.pinning import pin_sentence
@@ -29,6 +29,12 @@ MODES: tuple[Mode, ...] = ("hybrid", "keyword", "vector")
 MAX_QUERY_CHARS = 1000
 MAX_LIMIT = 200
 RERANK_DEPTH = 40  # fused candidates the reranker looks at
+
+
+class _Fetched(NamedTuple):
+    stored: StoredWindow
+    sentences: list[Sentence]
+    sentence_vectors: Vectors
 
 
 class SearchEngine:
@@ -75,30 +81,41 @@ class SearchEngine:
         if keyword is not None:
             rankings.insert(0, keyword.result())
 
+        # Windows and sentences read while reranking, reused when building hits instead of read again.
+        fetched: dict[int, _Fetched] = {}
         if mode == "hybrid":
             ranked = reciprocal_rank_fusion(rankings, k=self._settings.rrf_k)
             if self._settings.rerank and qvec is not None:
-                ranked = self._rerank(qvec, terms, ranked[:RERANK_DEPTH]) + ranked[RERANK_DEPTH:]
+                ranked = self._rerank(qvec, terms, ranked[:RERANK_DEPTH], fetched) + ranked[RERANK_DEPTH:]
         else:
             ranked = rankings[0]
-        return self._to_hits(ranked, qvec, terms, limit)
+        return self._to_hits(ranked, qvec, terms, limit, fetched)
+
+    def _fetch(self, keys: list[int], fetched: dict[int, _Fetched]) -> None:
+        """Read the windows (with their sentences) of ``keys`` not fetched yet; missing keys stay absent."""
+        for stored in self._index.windows([k for k in keys if k not in fetched]):
+            window = stored.window
+            sentences, vectors = self._index.sentences(
+                stored.video.video_id, window.first_sentence, window.last_sentence
+            )
+            fetched[stored.key] = _Fetched(stored, sentences, vectors)
 
     def _rerank(
         self,
         qvec: npt.NDArray[np.float32],
         terms: list[str],
         shortlist: list[Candidate],
+        fetched: dict[int, _Fetched],
     ) -> list[Candidate]:
-        keys = [c.key for c in shortlist]
-        stored = {w.key: w for w in self._index.windows(keys)}
-        vectors = self._index.window_vectors([k for k in keys if k in stored])
-        items = []
-        for row, cand in enumerate(c for c in shortlist if c.key in stored):
-            w = stored[cand.key]
-            _, sent_vecs = self._index.sentences(
-                w.video.video_id, w.window.first_sentence, w.window.last_sentence
+        self._fetch([c.key for c in shortlist], fetched)
+        present = [c for c in shortlist if c.key in fetched]
+        vectors = self._index.window_vectors([c.key for c in present])
+        items = [
+            RerankInput(
+                c.key, fetched[c.key].stored.window.text, vectors[row], fetched[c.key].sentence_vectors
             )
-            items.append(RerankInput(cand.key, w.window.text, vectors[row], sent_vecs, cand.score))
+            for row, c in enumerate(present)
+        ]
         return [Candidate(key, score) for key, score in self._reranker.rerank(qvec, terms, items)]
 
     def _to_hits(
@@ -107,22 +124,24 @@ class SearchEngine:
         qvec: npt.NDArray[np.float32] | None,
         terms: list[str],
         limit: int,
+        fetched: dict[int, _Fetched],
     ) -> list[Hit]:
         hits: list[Hit] = []
         kept: list[StoredWindow] = []
         # Fetch in pages: de-overlapping may discard some candidates.
-        for page_start in range(0, len(ranked), max(limit * 2, 20)):
-            page = ranked[page_start : page_start + max(limit * 2, 20)]
-            scores = {c.key: c.score for c in page}
-            for stored in self._index.windows([c.key for c in page]):
+        page_size = max(limit * 2, 20)
+        for page_start in range(0, len(ranked), page_size):
+            page = ranked[page_start : page_start + page_size]
+            self._fetch([c.key for c in page], fetched)
+            for cand in page:
                 if len(hits) >= limit:
                     return hits
+                if cand.key not in fetched:
+                    continue  # removed by a concurrent writer since retrieval
+                stored, sentences, vectors = fetched[cand.key]
                 if any(_overlaps(stored, other) for other in kept):
                     continue  # overlapping windows of one video show the same moment twice
                 kept.append(stored)
-                sentences, vectors = self._index.sentences(
-                    stored.video.video_id, stored.window.first_sentence, stored.window.last_sentence
-                )
                 pin = pin_sentence(sentences, vectors, qvec, terms)
                 moment = pin.sentence.start
                 hits.append(
@@ -132,7 +151,7 @@ class SearchEngine:
                         moment=moment,
                         snippet=pin.snippet,
                         url=deep_link(stored.video, moment),
-                        score=scores[stored.key],
+                        score=cand.score,
                         matched_terms=pin.matched,
                         position=pin.sentence.position,
                     )

@@ -24,7 +24,6 @@ class RerankInput:
     text: str
     window_vector: npt.NDArray[np.float32]
     sentence_vectors: npt.NDArray[np.float32]
-    fused_score: float
 
 
 class Reranker(Protocol):
