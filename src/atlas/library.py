@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from types import TracebackType
@@ -255,9 +255,6 @@ class Library:
             raise NotFoundError(
                 f"no video with id '{video_id}' in this library", hint="see the ids with: atlas list"
             )
-
-    def iter_records(self) -> Iterator[VideoRecord]:
-        return self.index.iter_records()
 
     def export(self, path: Path) -> int:
         from atlas.exchange.jsonl import export_library

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from atlas.config import Settings, resolve_settings
+from atlas.config import resolve_settings
 from atlas.errors import UserInputError
 from atlas.library import Library
 
@@ -36,12 +36,8 @@ out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False)
 
 
-def settings_for(library: Path | None, embedder: str | None = None) -> Settings:
-    return resolve_settings(library=library, embedder=embedder)
-
-
 def open_library(library: Path | None, embedder: str | None = None, *, create: bool = False) -> Library:
-    return Library.open(settings_for(library, embedder), create=create)
+    return Library.open(resolve_settings(library=library, embedder=embedder), create=create)
 
 
 def iso_date(value: str | None, flag: str) -> str | None:

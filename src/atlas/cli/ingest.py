@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from dataclasses import asdict
 from typing import Annotated
 
 import typer
@@ -81,24 +82,13 @@ def ingest(
             with Progress(*columns, console=err, transient=True) as progress:
                 report = lib.ingest(targets, options, observer=_Bars(progress, len(targets)))
     if as_json:
-        sys.stdout.write(json.dumps([_outcome(o) for o in report.outcomes]) + "\n")
+        sys.stdout.write(json.dumps([asdict(o) for o in report.outcomes]) + "\n")
     elif not quiet:
         _summary(report)
     if report.failed:
         for o in report.failed:
             err.print(f"[red]error:[/] {o.message}")
         raise typer.Exit(SourceError.exit_code)
-
-
-def _outcome(o: ItemOutcome) -> dict[str, object]:
-    return {
-        "target": o.target,
-        "status": o.status,
-        "video_id": o.video_id,
-        "title": o.title,
-        "windows": o.windows,
-        "message": o.message,
-    }
 
 
 def _summary(report: IngestReport) -> None:
