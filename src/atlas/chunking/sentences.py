@@ -66,32 +66,32 @@ def split_sentences(transcript: Transcript, settings: WindowSettings) -> list[Se
     begin = 0
     for i, tok in enumerate(tokens):
         nxt = tokens[i + 1] if i + 1 < len(tokens) else None
-        length = i + 1 - begin
-        cut = nxt is None or _ends_sentence(tok.text, nxt.text)
-        if not cut and nxt is not None:
-            if not timed and nxt.segment != tok.segment and _SENTENCE_END.search(tok.text):
-                # Plain text wraps lines mid-sentence; a line that ends with a full stop ends a sentence even
-                # when the next line starts in lower case.
-                cut = True
-            elif (
-                timed
-                and tok.end is not None
-                and nxt.start is not None
-                and nxt.start - tok.end >= PAUSE_SECONDS
-            ) or length >= settings.max_sentence_words:
-                cut = True
-            elif (
-                timed
-                and tokens[begin].start is not None
-                and tok.end is not None
-                and tok.end - tokens[begin].start >= settings.max_sentence_seconds  # type: ignore[operator]
-                and nxt.segment != tok.segment
-            ):
-                cut = True  # long unpunctuated stretch: cut at the next segment boundary
-        if cut:
+        if nxt is None or _cut_between(tokens[begin], tok, nxt, i + 1 - begin, timed, settings):
             sentences.append(_make_sentence(len(sentences), tokens[begin : i + 1], begin))
             begin = i + 1
     return sentences
+
+
+def _cut_between(
+    first: _Token, tok: _Token, nxt: _Token, length: int, timed: bool, settings: WindowSettings
+) -> bool:
+    """Whether a sentence that began at ``first`` ends after ``tok`` (``length`` words so far)."""
+    if _ends_sentence(tok.text, nxt.text) or length >= settings.max_sentence_words:
+        return True
+    new_segment = nxt.segment != tok.segment
+    if not timed:
+        # Plain text wraps lines mid-sentence; a line that ends with a full stop ends a sentence even when
+        # the next line starts in lower case.
+        return new_segment and bool(_SENTENCE_END.search(tok.text))
+    if tok.end is not None and nxt.start is not None and nxt.start - tok.end >= PAUSE_SECONDS:
+        return True
+    # A long unpunctuated stretch is cut at the next segment boundary.
+    return (
+        new_segment
+        and first.start is not None
+        and tok.end is not None
+        and tok.end - first.start >= settings.max_sentence_seconds
+    )
 
 
 class _Timed(Protocol):
