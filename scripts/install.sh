@@ -3,7 +3,7 @@
 # letting sentence-transformers pull it, downloads a multi-GB CUDA build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-EXTRAS="${1:-embed}"
+EXTRAS="${1:-all}"
 PY="${PYTHON:-python3}"
 if [ ! -x .venv/bin/python ]; then
   "$PY" -m venv .venv

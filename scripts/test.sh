@@ -2,7 +2,8 @@
 # Quick start, tests: install everything (real models included) and run lint, types and the whole suite.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/install.sh embed,dev
+bash scripts/system-deps.sh
+bash scripts/install.sh all,dev
 .venv/bin/ruff check src tests benchmarks
 .venv/bin/ruff format --check src tests benchmarks
 .venv/bin/mypy

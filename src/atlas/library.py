@@ -19,10 +19,10 @@ from atlas.errors import LibraryMismatchError, NotFoundError, SourceError
 from atlas.index.base import Index, IndexIdentity, VideoRecord, segments_to_json
 from atlas.models import Hit, SearchFilters, Video
 from atlas.search.engine import Mode, SearchEngine
-from atlas.sources.base import Ingestible, SourceFailure, SourceOptions
+from atlas.sources.base import Ingestible, ProgressFn, SourceFailure, SourceOptions, SourceSkipped
 from atlas.sources.registry import all_sources, expand_targets, resolve
 
-Status = Literal["added", "replaced", "unchanged", "failed"]
+Status = Literal["added", "replaced", "unchanged", "skipped", "failed"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +54,10 @@ class IngestObserver(Protocol):
 
     def stage(self, target: str, stage: str) -> None: ...
 
+    def progress(self, target: str, stage: str, done: float, total: float | None) -> None:
+        """Measured progress inside a stage (bytes downloaded, audio seconds transcribed)."""
+        ...
+
     def item_finished(self, outcome: ItemOutcome) -> None: ...
 
 
@@ -61,6 +65,8 @@ class _Silent:
     def item_started(self, target: str) -> None: ...
 
     def stage(self, target: str, stage: str) -> None: ...
+
+    def progress(self, target: str, stage: str, done: float, total: float | None) -> None: ...
 
     def item_finished(self, outcome: ItemOutcome) -> None: ...
 
@@ -150,19 +156,34 @@ class Library:
         observer: IngestObserver | None = None,
     ) -> IngestReport:
         """Ingest every target; a bad one is reported and the others still go in."""
-        options = options or SourceOptions()
+        options = self.source_options(options or SourceOptions())
         observer = observer or _Silent()
         sources = all_sources()
         report = IngestReport()
         for target in expand_targets(list(targets), sources):
             observer.item_started(target)
-            for item in resolve(target, options, sources):
+            per_target = replace(options, progress=_progress_for(observer, target))
+            for item in resolve(target, per_target, sources):
                 if isinstance(item, Ingestible) and options.video_id is None:
                     item = self._distinct_id(item)
                 outcome = self._ingest_one(target, item, observer)
                 report.outcomes.append(outcome)
                 observer.item_finished(outcome)
         return report
+
+    def source_options(self, options: SourceOptions) -> SourceOptions:
+        """The user's options plus what sources need from the library: the transcript cache (so nothing is
+        transcribed twice, even across a crash) and which videos are already indexed (so a playlist re-run
+        only fetches what is missing)."""
+        return replace(
+            options,
+            cache_dir=options.cache_dir or self.settings.library_dir / "cache",
+            threads=options.threads if options.threads is not None else self.settings.threads,
+            is_indexed=options.is_indexed or self._is_indexed,
+        )
+
+    def _is_indexed(self, video_id: str) -> bool:
+        return self.index.content_hash(video_id) is not None
 
     def _distinct_id(self, item: Ingestible) -> Ingestible:
         """Two different files named ``talk.vtt`` must not replace each other: an id derived from a file name
@@ -176,10 +197,12 @@ class Library:
         return replace(item, video=replace(video, video_id=f"{video.video_id}-{suffix}"))
 
     def _ingest_one(
-        self, target: str, item: Ingestible | SourceFailure, observer: IngestObserver
+        self, target: str, item: Ingestible | SourceSkipped | SourceFailure, observer: IngestObserver
     ) -> ItemOutcome:
         if isinstance(item, SourceFailure):
             return ItemOutcome(target, "failed", message=item.error.one_line())
+        if isinstance(item, SourceSkipped):
+            return ItemOutcome(target, "skipped", item.video_id, item.title, message=item.reason)
         try:
             return self.add(item, target=target, observer=observer)
         except SourceError as exc:
@@ -265,6 +288,13 @@ class Library:
         from atlas.exchange.jsonl import import_library
 
         return import_library(self.index, path)
+
+
+def _progress_for(observer: IngestObserver, target: str) -> ProgressFn:
+    def report(stage: str, done: float, total: float | None) -> None:
+        observer.progress(target, stage, done, total)
+
+    return report
 
 
 def content_hash(video: Video, item: Ingestible, identity: IndexIdentity) -> str:

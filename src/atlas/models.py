@@ -140,3 +140,77 @@ class Hit:
             "matched_terms": list(self.matched_terms),
             "position": self.position,
         }
+
+
+@dataclass(frozen=True, slots=True)
+class Citation:
+    """A moment an answer cites as ``[number]``: the hit resolves to a video and a deep link with time."""
+
+    number: int
+    hit: Hit
+
+    def to_json(self) -> dict[str, Any]:
+        return {"number": self.number, **self.hit.to_json()}
+
+
+@dataclass(frozen=True, slots=True)
+class AnswerSentence:
+    """One sentence of an answer with the moments it cites and whether those moments support it."""
+
+    text: str  # the sentence as shown, without its ``[n]`` markers
+    citations: tuple[int, ...]  # citation numbers, in the order written
+    supported: bool  # the cited passages back the sentence (support >= the checker's threshold)
+    support: float  # the checker's score in [0, 1]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "text": self.text,
+            "citations": list(self.citations),
+            "supported": self.supported,
+            "support": round(self.support, 4),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """A long-form answer stitched from retrieved moments; ``answered`` is False when the library holds no
+    answer (then ``text`` says so instead of inventing one)."""
+
+    question: str
+    text: str  # as shown to the user, with ``[n]`` markers; unsupported sentences already dropped
+    sentences: tuple[AnswerSentence, ...]
+    citations: tuple[Citation, ...]  # every moment given to the generator, numbered as in the prompt
+    generator: str  # e.g. "llama.cpp/qwen2.5-0.5b-instruct-q4_k_m", "extractive"
+    answered: bool
+    dropped: tuple[str, ...] = ()  # generated sentences removed for lack of support
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "question": self.question,
+            "answer": self.text,
+            "answered": self.answered,
+            "generator": self.generator,
+            "sentences": [s.to_json() for s in self.sentences],
+            "citations": [c.to_json() for c in self.citations],
+            "dropped": list(self.dropped),
+        }
+
+
+# What ``Library.ask_stream`` yields, in this order: the moments once retrieved, tokens as they are
+# generated, then the checked answer. The CLI prints tokens as they come; the HTTP API sends them as SSE.
+@dataclass(frozen=True, slots=True)
+class MomentsFound:
+    citations: tuple[Citation, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class AnswerToken:
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class AnswerDone:
+    answer: Answer
+
+
+AnswerEvent = MomentsFound | AnswerToken | AnswerDone

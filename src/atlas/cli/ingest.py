@@ -38,6 +38,10 @@ class _Bars:
     def stage(self, target: str, stage: str) -> None:
         self._progress.update(self._task, stage=stage)
 
+    def progress(self, target: str, stage: str, done: float, total: float | None) -> None:
+        shown = f"{stage} {done:.0f}/{total:.0f}" if total else f"{stage} {done:.0f}"
+        self._progress.update(self._task, stage=shown)
+
     def item_finished(self, outcome: ItemOutcome) -> None:
         self._progress.advance(self._task)
 
@@ -48,7 +52,13 @@ def _short(target: str, width: int = 40) -> str:
 
 @app.command()
 def ingest(
-    targets: Annotated[list[str], typer.Argument(help="Transcript files or folders (.vtt .srt .json .txt).")],
+    targets: Annotated[
+        list[str],
+        typer.Argument(
+            help="YouTube video/playlist/channel URLs, media files, transcript files (.vtt .srt .json .txt) "
+            "or folders."
+        ),
+    ],
     title: Annotated[str | None, typer.Option("--title", help="Title (one target only).")] = None,
     video_id: Annotated[str | None, typer.Option("--id", help="Video id (one target only).")] = None,
     url: Annotated[
@@ -56,6 +66,23 @@ def ingest(
     ] = None,
     channel: Annotated[str | None, typer.Option("--channel", help="Channel / author name.")] = None,
     published: Annotated[str | None, typer.Option("--date", help="Publication date YYYY-MM-DD.")] = None,
+    asr: Annotated[
+        str,
+        typer.Option("--asr", help="Whisper model for media without captions: tiny.en, base, or a hub name."),
+    ] = "tiny.en",
+    force_asr: Annotated[
+        bool, typer.Option("--force-asr", help="Transcribe even when captions or subtitles exist.")
+    ] = False,
+    since: Annotated[
+        str | None,
+        typer.Option("--since", help="Playlists/channels: only videos published on/after YYYY-MM-DD."),
+    ] = None,
+    max_items: Annotated[
+        int | None, typer.Option("--max", min=1, help="Playlists/channels: at most this many videos.")
+    ] = None,
+    refresh: Annotated[
+        bool, typer.Option("--refresh", help="Re-fetch videos the library already holds instead of skipping.")
+    ] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")] = False,
     as_json: JsonOpt = False,
     library: LibraryOpt = None,
@@ -65,7 +92,16 @@ def ingest(
     if (title or video_id) and len(targets) > 1:
         raise UserInputError("--title/--id name one video", hint="pass a single file with them, or drop them")
     options = SourceOptions(
-        title=title, video_id=video_id, url=url, channel=channel, published=iso_date(published, "--date")
+        title=title,
+        video_id=video_id,
+        url=url,
+        channel=channel,
+        published=iso_date(published, "--date"),
+        asr_model=asr,
+        force_asr=force_asr,
+        since=iso_date(since, "--since"),
+        max_items=max_items,
+        refresh=refresh,
     )
     with open_library(library, embedder, create=True) as lib:
         if quiet or as_json or not err.is_terminal:
@@ -95,7 +131,7 @@ def _summary(report: IngestReport) -> None:
     table = Table(title="Ingest summary", show_edge=False)
     for col in ("status", "video id", "title", "windows", "source"):
         table.add_column(col)
-    colours = {"added": "green", "replaced": "cyan", "unchanged": "dim", "failed": "red"}
+    colours = {"added": "green", "replaced": "cyan", "unchanged": "dim", "skipped": "dim", "failed": "red"}
     for o in report.outcomes:
         table.add_row(
             f"[{colours[o.status]}]{o.status}[/]",
@@ -105,5 +141,7 @@ def _summary(report: IngestReport) -> None:
             o.target,
         )
     out.print(table)
-    counts = ", ".join(f"{report.count(s)} {s}" for s in ("added", "replaced", "unchanged", "failed"))
+    counts = ", ".join(
+        f"{report.count(s)} {s}" for s in ("added", "replaced", "unchanged", "skipped", "failed")
+    )
     out.print(counts)

@@ -2,23 +2,42 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol
 
 from atlas.errors import SourceError
 from atlas.models import Segment, Transcript, Video
 
+# (stage, done, total): e.g. ("transcribe", 312.0, 3600.0) audio seconds, ("download", bytes, bytes or None)
+ProgressFn = Callable[[str, float, float | None], None]
+
 
 @dataclass(frozen=True, slots=True)
 class SourceOptions:
-    """What the user said on the command line about the things being ingested."""
+    """What the user said on the command line about the things being ingested, plus the hooks the Library
+    fills in (cache directory, what is already indexed, progress) so sources stay independent of the store."""
 
     title: str | None = None
     video_id: str | None = None
     url: str | None = None
     channel: str | None = None
     published: str | None = None
+    asr_model: str = "tiny.en"  # Whisper model for media without trustworthy captions
+    force_asr: bool = False  # transcribe even when captions / sidecar subtitles exist
+    since: str | None = None  # playlists and channels: only videos published on/after this ISO date
+    max_items: int | None = None  # playlists and channels: at most this many videos (newest first)
+    refresh: bool = False  # re-fetch videos already in the library instead of skipping them
+    # Filled by the Library:
+    cache_dir: Path | None = None  # transcripts are cached here so nothing is transcribed twice
+    threads: int | None = None
+    is_indexed: Callable[[str], bool] | None = None  # True for a video id the library already holds
+    progress: ProgressFn | None = None
+
+    def report(self, stage: str, done: float, total: float | None = None) -> None:
+        if self.progress is not None:
+            self.progress(stage, done, total)
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,6 +46,15 @@ class Ingestible:
 
     video: Video
     transcript: Transcript
+
+
+@dataclass(frozen=True, slots=True)
+class SourceSkipped:
+    """An item of a playlist/channel left alone, e.g. because the library already holds it."""
+
+    video_id: str
+    title: str | None
+    reason: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,7 +71,9 @@ class Source(Protocol):
 
     def accepts(self, target: str) -> bool: ...
 
-    def items(self, target: str, options: SourceOptions) -> Iterator[Ingestible | SourceFailure]: ...
+    def items(
+        self, target: str, options: SourceOptions
+    ) -> Iterator[Ingestible | SourceSkipped | SourceFailure]: ...
 
 
 class TranscriptFormat(Protocol):

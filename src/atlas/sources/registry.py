@@ -8,7 +8,7 @@ from importlib.metadata import entry_points
 from pathlib import Path
 
 from atlas.errors import SourceError
-from atlas.sources.base import Ingestible, Source, SourceFailure, SourceOptions
+from atlas.sources.base import Ingestible, Source, SourceFailure, SourceOptions, SourceSkipped
 
 
 def builtin_sources() -> list[Source]:
@@ -42,7 +42,7 @@ def expand_targets(targets: list[str], sources: list[Source]) -> Iterator[str]:
 
 def resolve(
     target: str, options: SourceOptions, sources: list[Source]
-) -> Iterator[Ingestible | SourceFailure]:
+) -> Iterator[Ingestible | SourceSkipped | SourceFailure]:
     for source in sources:
         if source.accepts(target):
             yield from source.items(target, options)
