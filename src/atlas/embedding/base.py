@@ -29,10 +29,15 @@ class Embedder(ABC):
     def embed(self, texts: Sequence[str], kind: Kind = "passage") -> Matrix:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
+        # Batches of similar length waste little on padding (a batch is padded to its longest text).
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        ordered = [texts[i] for i in order]
         parts = [
-            self._encode(texts[i : i + self.batch_size], kind) for i in range(0, len(texts), self.batch_size)
+            self._encode(ordered[i : i + self.batch_size], kind)
+            for i in range(0, len(texts), self.batch_size)
         ]
-        out = np.vstack(parts).astype(np.float32, copy=False)
+        out = np.empty((len(texts), self.dim), dtype=np.float32)
+        out[order] = np.vstack(parts)
         norms = np.linalg.norm(out, axis=1, keepdims=True)
         norms[norms == 0] = 1.0
         normalised: Matrix = (out / norms).astype(np.float32, copy=False)

@@ -3,8 +3,10 @@ entry point (a callable taking ``name`` and ``threads``)."""
 
 from __future__ import annotations
 
+import importlib.util
 from collections.abc import Callable
 from importlib.metadata import entry_points
+from pathlib import Path
 
 from atlas.embedding.base import Embedder
 from atlas.errors import UserInputError
@@ -13,9 +15,31 @@ Factory = Callable[[str, int | None], Embedder]
 
 
 def _sentence_transformers(name: str, threads: int | None) -> Embedder:
-    from atlas.embedding.sentence_transformers import SentenceTransformerEmbedder
+    """Bundled models run through ONNX Runtime (same vectors, ~50x faster to import than torch); others, and
+    any machine where the ONNX path cannot be set up, through sentence-transformers."""
+    from atlas.embedding.sentence_transformers import SentenceTransformerEmbedder, bundled_path
 
+    location = bundled_path(name)
+    if location is not None:
+        onnx = _onnx_or_none(name, location, threads)
+        if onnx is not None:
+            return onnx
     return SentenceTransformerEmbedder(name, threads=threads)
+
+
+def _onnx_or_none(name: str, location: Path, threads: int | None) -> Embedder | None:
+    from atlas.embedding import onnx
+    from atlas.embedding.sentence_transformers import HUB_PREFIX
+
+    if importlib.util.find_spec("onnxruntime") is None or not onnx.supports_onnx(location):
+        return None
+    graph = onnx.onnx_cache_path(name.removeprefix(HUB_PREFIX))
+    try:
+        if not graph.is_file():
+            onnx.export_onnx(location, graph)
+        return onnx.OnnxEmbedder(HUB_PREFIX + name.removeprefix(HUB_PREFIX), location, graph, threads=threads)
+    except Exception:  # ONNX is only a faster path to the same vectors; torch still works
+        return None
 
 
 def _hashing(name: str, threads: int | None) -> Embedder:

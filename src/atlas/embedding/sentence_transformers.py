@@ -17,7 +17,7 @@ BUNDLED: dict[str, tuple[str, str]] = {
 HUB_PREFIX = "sentence-transformers/"
 
 
-def _bundled_path(name: str) -> Path | None:
+def bundled_path(name: str) -> Path | None:
     short = name.removeprefix(HUB_PREFIX)
     if short not in BUNDLED:
         return None
@@ -29,7 +29,7 @@ def _bundled_path(name: str) -> Path | None:
     return Path(getattr(module, attr)())
 
 
-def _quiet_transformers() -> None:
+def quiet_transformers() -> None:
     """transformers draws a "Loading weights" bar on stderr at every load; it would garble CLI output."""
     try:
         from transformers.utils import logging as hf_logging
@@ -46,8 +46,8 @@ class SentenceTransformerEmbedder(Embedder):
             import torch
 
             torch.set_num_threads(threads)
-        _quiet_transformers()
-        location = _bundled_path(name)
+        quiet_transformers()
+        location = bundled_path(name)
         try:
             if location is not None:
                 self._model = st.SentenceTransformer(str(location), device="cpu")
