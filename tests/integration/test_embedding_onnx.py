@@ -45,3 +45,10 @@ def test_bundled_model_loads_through_onnx_without_importing_torch():
     )
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["OnnxEmbedder", "False"]
+
+
+def test_store_and_onnx_load_in_either_order():
+    # usearch loaded before onnxruntime used to crash the process (see atlas/index/_native_order.py).
+    probe = "import atlas.index.ann; import onnxruntime; print('ok')"
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr[-500:]

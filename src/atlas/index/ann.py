@@ -28,7 +28,12 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+
+# isort: off
+from atlas.index import _native_order  # noqa: F401  (must run before usearch is imported; see there)
 from usearch.index import Index as _Usearch
+
+# isort: on
 
 Keys = npt.NDArray[np.int64]
 FORMAT = 1
