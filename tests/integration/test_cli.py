@@ -123,3 +123,27 @@ def test_real_binary_with_bundled_model(tmp_path: Path) -> None:
     hits = json.loads(done.stdout)["hits"]
     assert hits[0]["video_id"] == "normconf-ml-cost-talk"
     assert any("Pedalboard" in h["text"] for h in hits[:3])
+
+
+def test_doctor_reports_counts_features_and_problems(
+    capsys: pytest.CaptureFixture[str], lib_args: list[str]
+) -> None:
+    code, _, _ = run(capsys, "ingest", str(SAMPLES), "--quiet", *lib_args)
+    assert code == 0
+    code, out, _ = run(capsys, "doctor", "--json", *lib_args[:2])
+    report = json.loads(out)
+    assert code == 0 and report["problems"] == []
+    assert report["counts"]["videos"] == 3 and report["counts"]["windows"] > 100
+    assert report["embedder"] == FAKE_EMBEDDER
+    assert {f["name"] for f in report["features"]} >= {"YouTube", "HTTP API and web page"}
+
+    # Damage the store behind Atlas's back: a window whose video row is gone.
+    import sqlite3
+
+    db = sqlite3.connect(Path(lib_args[1]) / "atlas.db")
+    db.execute("PRAGMA foreign_keys = OFF")
+    db.execute("DELETE FROM videos WHERE video_id = 'normconf-ml-cost-talk'")
+    db.commit()
+    db.close()
+    code, out, _ = run(capsys, "doctor", *lib_args[:2])
+    assert code == 3 and "problem" in out

@@ -110,6 +110,10 @@ class Index(Protocol):
         """Sentences first..last (inclusive) of a video, with their vectors."""
         ...
 
+    def verify(self) -> list[str]:
+        """Consistency problems, empty when healthy (``atlas doctor``)."""
+        ...
+
     def close(self) -> None: ...
 
 
