@@ -8,46 +8,131 @@ from dataclasses import asdict
 from typing import Annotated
 
 import typer
+from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
-    MofNCompleteColumn,
     Progress,
+    ProgressColumn,
     SpinnerColumn,
+    Task,
     TextColumn,
     TimeElapsedColumn,
 )
 from rich.table import Table
+from rich.text import Text
 
 from atlas.cli.app import app
 from atlas.cli.common import EmbedderOpt, JsonOpt, LibraryOpt, err, iso_date, open_library, out
 from atlas.errors import SourceError, UserInputError
 from atlas.library import IngestReport, ItemOutcome
+from atlas.search.links import format_moment
 from atlas.sources.base import SourceOptions
+from atlas.sources.registry import all_sources, expand_targets
+
+
+class _Remaining(ProgressColumn):
+    """ETA for measured stages only (transcribe, download); chunk/embed/index have no known length. The rate
+    is the stage's average so far (rich's own estimate needs several updates inside a 30 s window, and a
+    Whisper chunk can take longer than that between updates)."""
+
+    def render(self, task: Task) -> Text:
+        if not (task.fields.get("measured") and task.total and task.completed > 0 and task.elapsed):
+            return Text("")
+        remaining = task.elapsed * max(0.0, task.total - task.completed) / task.completed
+        return Text(f"ETA {format_moment(remaining)}", style="cyan")
 
 
 class _Bars:
-    """Rich progress: one overall bar plus the current item's stage."""
+    """Rich progress: an overall bar over the targets, and a bar for the current item whose stage is
+    download / transcribe (measured: bytes or audio seconds, with an ETA) or chunk / embed / index."""
 
     def __init__(self, progress: Progress, total: int) -> None:
         self._progress = progress
-        self._task = progress.add_task("ingest", total=total, stage="")
+        self._total = total
+        self._started = 0
+        self._overall = progress.add_task(self._headline(), total=total, detail="", measured=False)
+        self._item = progress.add_task("", total=None, detail="", measured=False, visible=False)
+        self._stage = ""
+        self._counts: dict[str, int] = {}
 
     def item_started(self, target: str) -> None:
-        self._progress.update(self._task, description=_short(target), stage="read")
+        if self._started:
+            self._progress.advance(self._overall)
+        self._started += 1
+        self._progress.update(self._overall, description=self._headline())
+        self._show("read", description="  " + escape(_short(target)))  # "Talk [id].mp4" is not markup
 
     def stage(self, target: str, stage: str) -> None:
-        self._progress.update(self._task, stage=stage)
+        self._show(stage)
 
     def progress(self, target: str, stage: str, done: float, total: float | None) -> None:
-        shown = f"{stage} {done:.0f}/{total:.0f}" if total else f"{stage} {done:.0f}"
-        self._progress.update(self._task, stage=shown)
+        if stage != self._stage:  # a new stage restarts the item bar, so its ETA measures this stage only
+            self._show(stage, total=total, measured=True)
+        self._progress.update(self._item, completed=done, total=total, detail=_measure(stage, done, total))
 
     def item_finished(self, outcome: ItemOutcome) -> None:
-        self._progress.advance(self._task)
+        self._counts[outcome.status] = self._counts.get(outcome.status, 0) + 1
+        summary = " · ".join(f"{n} {status}" for status, n in self._counts.items())
+        self._progress.update(self._overall, detail=summary)
+
+    def finish(self) -> None:
+        self._progress.update(self._overall, completed=self._total)
+
+    def _headline(self) -> str:
+        return f"ingest {self._started}/{self._total}"
+
+    def _show(
+        self,
+        stage: str,
+        *,
+        description: str | None = None,
+        total: float | None = None,
+        measured: bool = False,
+    ) -> None:
+        self._stage = stage
+        self._progress.reset(
+            self._item,
+            total=total,
+            completed=0,
+            visible=True,
+            description=description,
+            detail=stage,
+            measured=measured,
+        )
+
+
+def _measure(stage: str, done: float, total: float | None) -> str:
+    if stage == "download":
+        return (
+            f"download {_megabytes(done)}/{_megabytes(total)} MB"
+            if total
+            else f"download {_megabytes(done)} MB"
+        )
+    if stage == "transcribe":  # audio seconds
+        shown = f"{format_moment(done)}/{format_moment(total)}" if total else format_moment(done)
+        return f"transcribe {shown} audio"
+    return f"{stage} {done:.0f}/{total:.0f}" if total else f"{stage} {done:.0f}"
+
+
+def _megabytes(count: float | None) -> str:
+    return f"{(count or 0) / 1e6:.1f}"
 
 
 def _short(target: str, width: int = 40) -> str:
     return target if len(target) <= width else "…" + target[-(width - 1) :]
+
+
+def _progress_bars(console: Console = err) -> Progress:
+    columns = (
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("[dim]{task.fields[detail]}"),
+        _Remaining(),
+        TimeElapsedColumn(),
+    )
+    return Progress(*columns, console=console, transient=True)
 
 
 @app.command()
@@ -107,23 +192,19 @@ def ingest(
         if quiet or as_json or not err.is_terminal:
             report = lib.ingest(targets, options)
         else:
-            columns = (
-                SpinnerColumn(),
-                TextColumn("{task.description}"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TextColumn("[dim]{task.fields[stage]}"),
-                TimeElapsedColumn(),
-            )
-            with Progress(*columns, console=err, transient=True) as progress:
-                report = lib.ingest(targets, options, observer=_Bars(progress, len(targets)))
+            planned = sum(1 for _ in expand_targets(targets, all_sources()))  # folders count their files
+            with _progress_bars() as progress:
+                bars = _Bars(progress, planned)
+                report = lib.ingest(targets, options, observer=bars)
+                bars.finish()
     if as_json:
         sys.stdout.write(json.dumps([asdict(o) for o in report.outcomes]) + "\n")
     elif not quiet:
         _summary(report)
     if report.failed:
         for o in report.failed:
-            err.print(f"[red]error:[/] {o.message}")
+            # One line per file however long (no wrapping), and a path like "Talk [id].mp4" is not markup.
+            err.print(f"[red]error:[/] {escape(o.message or '')}", soft_wrap=True)
         raise typer.Exit(SourceError.exit_code)
 
 

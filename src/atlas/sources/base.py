@@ -30,6 +30,7 @@ class SourceOptions:
     max_items: int | None = None  # playlists and channels: at most this many videos (newest first)
     refresh: bool = False  # re-fetch videos already in the library instead of skipping them
     # Filled by the Library:
+    library_dir: Path | None = None  # where per-library state lives (followed playlists and channels)
     cache_dir: Path | None = None  # transcripts are cached here so nothing is transcribed twice
     threads: int | None = None
     is_indexed: Callable[[str], bool] | None = None  # True for a video id the library already holds

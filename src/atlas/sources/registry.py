@@ -12,9 +12,15 @@ from atlas.sources.base import Ingestible, Source, SourceFailure, SourceOptions,
 
 
 def builtin_sources() -> list[Source]:
+    from atlas.sources.media import MediaFileSource
     from atlas.sources.transcript_files import TranscriptFileSource
+    from atlas.sources.youtube import YouTubeSource
 
-    return [TranscriptFileSource()]
+    return [
+        YouTubeSource(),  # accepts URLs only, so it never shadows a file source
+        TranscriptFileSource(),
+        MediaFileSource(),
+    ]
 
 
 def all_sources() -> list[Source]:
@@ -25,13 +31,18 @@ def all_sources() -> list[Source]:
 
 
 def expand_targets(targets: list[str], sources: list[Source]) -> Iterator[str]:
-    """Folders expand (recursively, sorted) to the files some source accepts; other targets pass through."""
+    """Folders expand (recursively, sorted) to the files some source accepts; other targets pass through.
+    Subtitles beside a media file are left out: the media file reads them, so the pair is one video."""
+    from atlas.sources.media import sidecars_in
+
     for target in targets:
         path = Path(target)
         if path.is_dir():
             found = False
-            for child in sorted(p for p in path.rglob("*") if p.is_file()):
-                if any(s.accepts(str(child)) for s in sources):
+            children = sorted(p for p in path.rglob("*") if p.is_file())
+            sidecars = sidecars_in(children)
+            for child in children:
+                if child not in sidecars and any(s.accepts(str(child)) for s in sources):
                     found = True
                     yield str(child)
             if not found:
@@ -51,11 +62,14 @@ def resolve(
     if path.is_dir():
         problem, hint = (
             "folder holds no transcript or media file Atlas can read",
-            "point at .vtt/.srt/.json/.txt files",
+            "point at .vtt/.srt/.json/.txt transcripts or audio/video files (.mp4 .mkv .mp3 .wav ...)",
         )
     elif not path.exists():
         problem, hint = "no such file", "check the path (or quote a URL)"
     else:
         problem = f"unsupported file type '{path.suffix or path.name}'"
-        hint = "Atlas reads .vtt, .srt, Whisper .json/.txt and plain .txt transcripts"
+        hint = (
+            "Atlas reads .vtt, .srt, Whisper .json/.txt and plain .txt transcripts, and audio/video files "
+            "(.mp4 .mkv .webm .mov .mp3 .m4a .wav .flac .ogg ...)"
+        )
     yield SourceFailure(SourceError(target, problem, hint=hint))

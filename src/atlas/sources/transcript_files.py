@@ -25,10 +25,12 @@ from atlas.sources.formats import TRANSCRIPT_SUFFIXES, detect_format
 
 # Transcripts are small (a 3-hour talk is ~200 KB); anything this big was named .txt by mistake.
 MAX_BYTES = 64 * 1024 * 1024
-# Checked in this order, so a video beside the transcript wins over its extracted audio.
+# Audio/video files (read by sources/media.py). Checked in this order, so a video beside the transcript wins
+# over its extracted audio. ``.ts`` (MPEG transport stream) is left out: a folder walk would take TypeScript.
 MEDIA_SUFFIXES: tuple[str, ...] = (
-    *(".mp4", ".mkv", ".webm", ".mov", ".m4v", ".avi"),
-    *(".m4a", ".mp3", ".opus", ".ogg", ".wav", ".flac"),
+    *(".mp4", ".mkv", ".webm", ".mov", ".m4v", ".avi", ".wmv", ".flv", ".mpg", ".mpeg", ".3gp"),
+    *(".m4a", ".mp3", ".opus", ".ogg", ".oga", ".wav", ".flac", ".aac", ".wma", ".m4b", ".aiff", ".aif"),
+    ".mka",
 )
 
 _YOUTUBE_ID = r"[A-Za-z0-9_-]{11}"
@@ -50,6 +52,11 @@ _SUFFIX_HINT = "give a .vtt, .srt, Whisper .json or .txt transcript"
 def is_transcript_path(path: str | Path) -> bool:
     """True when the file name has a transcript suffix (the file need not exist)."""
     return Path(path).suffix.lower() in TRANSCRIPT_SUFFIXES
+
+
+def is_media_path(path: str | Path) -> bool:
+    """True when the file name has an audio/video suffix (the file need not exist)."""
+    return Path(path).suffix.lower() in MEDIA_SUFFIXES
 
 
 def _looks_binary(data: bytes) -> bool:
@@ -161,13 +168,21 @@ def media_beside(path: Path, base: str) -> Path | None:
     return None
 
 
-def video_for(path: Path, transcript: Transcript, options: SourceOptions) -> Video:
-    """Metadata for a transcript file: options first, then the file name, then the files beside it."""
-    base, _ = split_name(path)
+def identity_from_name(base: str, options: SourceOptions) -> tuple[str, str | None, str | None]:
+    """(video id, title or None, YouTube id or None) for a file whose base name is ``base``: options first,
+    then yt-dlp's ``Title [id]`` naming, then the slug of the name. Shared with media files."""
     named = _YT_DLP_NAME.fullmatch(base)
     name_id, name_title = (named["id"], named["title"]) if named else (None, None)
     url_id = youtube_id_from_url(options.url) if options.url else None
     youtube_id = url_id or (None if options.url else name_id)
+    video_id = options.video_id or youtube_id or name_id or slugify(base)
+    return video_id, options.title or name_title, youtube_id
+
+
+def video_for(path: Path, transcript: Transcript, options: SourceOptions) -> Video:
+    """Metadata for a transcript file: options first, then the file name, then the files beside it."""
+    base, _ = split_name(path)
+    video_id, title, youtube_id = identity_from_name(base, options)
     media = media_beside(path, base)
     media = media.resolve() if media else None  # as_uri() needs an absolute path; targets may be relative
     if youtube_id:
@@ -178,8 +193,8 @@ def video_for(path: Path, transcript: Transcript, options: SourceOptions) -> Vid
         kind, url = "transcript", options.url or path.resolve().as_uri()
     ends = [s.end for s in transcript.segments if s.end is not None]
     return Video(
-        video_id=options.video_id or youtube_id or name_id or slugify(base),
-        title=options.title or name_title or humanise(base),
+        video_id=video_id,
+        title=title or humanise(base),
         source=str(path.resolve()),
         kind=kind,
         url=url,

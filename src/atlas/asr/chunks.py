@@ -1,0 +1,86 @@
+"""Cutting a stream of audio into bounded chunks at quiet points.
+
+Why cut at a pause instead of overlapping chunks: with an overlap, the same words are transcribed twice and
+the two transcriptions must be merged; Whisper often words the seam differently in each (a word split,
+punctuation moved, a hallucinated tail), so a merge by text or by time either doubles or drops words. Cutting
+where the audio is quietest gives every sample to exactly one chunk, so a word can only be transcribed once,
+and a word is never cut in half as long as the search span holds a pause (running speech pauses every few
+seconds; the span is 30 s). Time offsets stay exact because they are counted in samples.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+import numpy as np
+
+from atlas.asr.base import SAMPLE_RATE, Audio
+
+CHUNK_SECONDS = 600.0  # 10 minutes of 16 kHz float32 is 38 MB: memory stays flat however long the file
+SEARCH_SECONDS = 30.0  # look for the quietest point in the last 30 s before the chunk limit
+FRAME_SECONDS = 0.02
+SMOOTH_SECONDS = 0.3  # a pause must be this long to count: the gap between words, not a plosive's silence
+
+
+@dataclass(frozen=True, slots=True)
+class AudioChunk:
+    start_sample: int  # index of the chunk's first sample in the whole stream
+    samples: Audio
+
+    @property
+    def offset(self) -> float:
+        return self.start_sample / SAMPLE_RATE
+
+    @property
+    def duration(self) -> float:
+        return len(self.samples) / SAMPLE_RATE
+
+
+def quietest_point(samples: Audio, *, rate: int = SAMPLE_RATE) -> int:
+    """Index of the middle of the longest, quietest stretch of ``samples`` (energy smoothed over 0.3 s)."""
+    frame = max(1, int(FRAME_SECONDS * rate))
+    frames = len(samples) // frame
+    if frames < 2:
+        return len(samples) // 2
+    framed = samples[: frames * frame].reshape(frames, frame)
+    energy = np.einsum("ij,ij->i", framed, framed) / frame  # no squared copy of the whole span
+    width = max(1, min(frames, round(SMOOTH_SECONDS / FRAME_SECONDS)))
+    smoothed = np.convolve(energy, np.ones(width) / width, mode="same")
+    quiet = smoothed <= smoothed.min() * 1.5 + 1e-12  # digital silence ties at zero: keep the whole run
+    best_start, best_length, run_start = 0, 0, None
+    for index, is_quiet in enumerate([*quiet.tolist(), False]):
+        if is_quiet and run_start is None:
+            run_start = index
+        elif not is_quiet and run_start is not None:
+            if index - run_start > best_length:
+                best_start, best_length = run_start, index - run_start
+            run_start = None
+    return (best_start + best_length // 2) * frame + frame // 2
+
+
+def chunk_at_pauses(
+    blocks: Iterable[Audio],
+    *,
+    chunk_seconds: float = CHUNK_SECONDS,
+    search_seconds: float = SEARCH_SECONDS,
+    rate: int = SAMPLE_RATE,
+) -> Iterator[AudioChunk]:
+    """Consecutive chunks of at most ``chunk_seconds``, each ending at the quietest point of its last
+    ``search_seconds``; together they hold every sample of ``blocks`` exactly once, in order."""
+    limit = int(chunk_seconds * rate)
+    search = max(1, min(int(search_seconds * rate), limit // 2))
+    pending: list[Audio] = []
+    pending_samples = 0
+    start = 0
+    for block in blocks:
+        pending.append(block)
+        pending_samples += len(block)
+        while pending_samples >= limit:
+            buffer = np.concatenate(pending)
+            cut = limit - search + quietest_point(buffer[limit - search : limit], rate=rate)
+            yield AudioChunk(start, buffer[:cut])
+            start += cut
+            pending, pending_samples = [buffer[cut:].copy()], len(buffer) - cut  # drop the big buffer
+    if pending_samples:
+        yield AudioChunk(start, np.concatenate(pending))

@@ -1,0 +1,101 @@
+"""atlas update: ingest what is new in each followed playlist and channel; --list, --unfollow manage them."""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import asdict
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from atlas.cli.app import app
+from atlas.cli.common import EmbedderOpt, JsonOpt, LibraryOpt, err, open_library, out
+from atlas.cli.ingest import _Bars, _progress_bars
+from atlas.errors import SourceError
+from atlas.library import IngestReport, Status
+from atlas.sources.base import SourceOptions
+from atlas.sources.follows import Follow, FollowStore, update_followed
+
+_NOTHING_FOLLOWED = "not following any playlist or channel (ingesting a playlist or channel URL follows it)"
+
+
+@app.command()
+def update(
+    list_follows: Annotated[
+        bool, typer.Option("--list", help="Show the followed playlists and channels.")
+    ] = False,
+    unfollow: Annotated[
+        str | None, typer.Option("--unfollow", metavar="URL", help="Stop following this playlist or channel.")
+    ] = None,
+    asr: Annotated[
+        str, typer.Option("--asr", help="Whisper model for videos without trusted captions.")
+    ] = "tiny.en",
+    force_asr: Annotated[
+        bool, typer.Option("--force-asr", help="Transcribe even when captions exist.")
+    ] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")] = False,
+    as_json: JsonOpt = False,
+    library: LibraryOpt = None,
+    embedder: EmbedderOpt = None,
+) -> None:
+    """Ingest new videos from every followed playlist and channel (ingesting their URL follows them)."""
+    with open_library(library, embedder) as lib:
+        store = FollowStore.for_library(lib.settings.library_dir)
+        if unfollow is not None:
+            gone = store.unfollow(unfollow)
+            out.print(escape(f"unfollowed {gone.title or gone.url} ({gone.url})"))
+            return
+        follows = store.load()
+        if list_follows:
+            _show(follows, as_json)
+            return
+        if not follows:
+            if as_json:
+                sys.stdout.write("[]\n")
+            else:
+                out.print(_NOTHING_FOLLOWED)
+            return
+        options = SourceOptions(asr_model=asr, force_asr=force_asr)
+        if quiet or as_json or not err.is_terminal:
+            results = update_followed(lib, options)
+        else:
+            with _progress_bars() as progress:
+                bars = _Bars(progress, len(follows))
+                results = update_followed(lib, options, observer=bars)
+                bars.finish()
+    if as_json:
+        payload = [{"follow": asdict(f), "outcomes": [asdict(o) for o in r.outcomes]} for f, r in results]
+        sys.stdout.write(json.dumps(payload) + "\n")
+    elif not quiet:
+        for follow, report in results:
+            out.print(escape(f"{follow.title or follow.url}: {_counts(report)}"))
+    failed = [o for _, report in results for o in report.failed]
+    for outcome in failed:
+        err.print(f"[red]error:[/] {escape(outcome.message or '')}", soft_wrap=True)
+    if failed:
+        raise typer.Exit(SourceError.exit_code)
+
+
+def _counts(report: IngestReport) -> str:
+    statuses: tuple[Status, ...] = ("added", "replaced", "unchanged", "skipped", "failed")
+    return ", ".join(f"{report.count(s)} {s}" for s in statuses if report.count(s)) or "nothing listed"
+
+
+def _show(follows: list[Follow], as_json: bool) -> None:
+    if as_json:
+        sys.stdout.write(json.dumps([asdict(f) for f in follows]) + "\n")
+        return
+    if not follows:
+        out.print(_NOTHING_FOLLOWED)
+        return
+    table = Table(title=f"{len(follows)} followed", show_edge=False)
+    for column in ("kind", "title", "url", "since", "max", "last checked"):
+        table.add_column(column)
+    for f in follows:
+        limit = str(f.max_items) if f.max_items is not None else ""
+        cells = (f.kind, f.title or "", f.url, f.since or "", limit, f.checked or "")
+        table.add_row(*(escape(cell) for cell in cells))
+    out.print(table)
