@@ -43,7 +43,7 @@ class _Remaining(ProgressColumn):
         return Text(f"ETA {format_moment(remaining)}", style="cyan")
 
 
-class _Bars:
+class IngestBars:
     """Rich progress: an overall bar over the targets, and a bar for the current item whose stage is
     download / transcribe (measured: bytes or audio seconds, with an ETA) or chunk / embed / index."""
 
@@ -123,7 +123,7 @@ def _short(target: str, width: int = 40) -> str:
     return target if len(target) <= width else "…" + target[-(width - 1) :]
 
 
-def _progress_bars(console: Console = err) -> Progress:
+def progress_bars(console: Console = err) -> Progress:
     columns = (
         SpinnerColumn(),
         TextColumn("{task.description}"),
@@ -193,8 +193,8 @@ def ingest(
             report = lib.ingest(targets, options)
         else:
             planned = sum(1 for _ in expand_targets(targets, all_sources()))  # folders count their files
-            with _progress_bars() as progress:
-                bars = _Bars(progress, planned)
+            with progress_bars() as progress:
+                bars = IngestBars(progress, planned)
                 report = lib.ingest(targets, options, observer=bars)
                 bars.finish()
     if as_json:

@@ -13,7 +13,7 @@ from rich.table import Table
 
 from atlas.cli.app import app
 from atlas.cli.common import EmbedderOpt, JsonOpt, LibraryOpt, err, open_library, out
-from atlas.cli.ingest import _Bars, _progress_bars
+from atlas.cli.ingest import IngestBars, progress_bars
 from atlas.errors import SourceError
 from atlas.library import IngestReport, Status
 from atlas.sources.base import SourceOptions
@@ -62,8 +62,8 @@ def update(
         if quiet or as_json or not err.is_terminal:
             results = update_followed(lib, options)
         else:
-            with _progress_bars() as progress:
-                bars = _Bars(progress, len(follows))
+            with progress_bars() as progress:
+                bars = IngestBars(progress, len(follows))
                 results = update_followed(lib, options, observer=bars)
                 bars.finish()
     if as_json:
