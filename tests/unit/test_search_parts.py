@@ -76,3 +76,26 @@ def test_deep_links() -> None:
     assert deep_link(untimed, None) == "file:///data/notes.txt"
     assert format_moment(3725.5) == "1:02:05"
     assert format_moment(None) == "—"
+
+
+def test_stemming_is_thread_safe() -> None:
+    # The HTTP API searches from many threads; a shared Snowball stemmer garbled stems under contention.
+    import random
+    import string
+    from concurrent.futures import ThreadPoolExecutor
+
+    import snowballstemmer
+
+    from atlas.search.text import stem
+
+    rng = random.Random(7)
+    letters = string.ascii_lowercase
+    words = ["".join(rng.choices(letters, k=rng.randint(4, 12))) + "ings" for _ in range(20000)]
+    reference = snowballstemmer.stemmer("english")
+    expected = [reference.stemWord(w) for w in words]
+    stem.cache_clear()
+    with ThreadPoolExecutor(8) as pool:
+        chunks = [words[i::8] for i in range(8)]
+        results = list(pool.map(lambda chunk: [stem(w) for w in chunk], chunks))
+    got = {w: s for chunk, res in zip(chunks, results, strict=True) for w, s in zip(chunk, res, strict=True)}
+    assert [got[w] for w in words] == expected

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
+import threading
 from functools import lru_cache
+from typing import Any
 
 import snowballstemmer
 
@@ -38,13 +40,22 @@ def keyword_terms(query: str, max_terms: int = 16) -> list[str]:
     return list(seen)[:max_terms]
 
 
-_STEMMER = snowballstemmer.stemmer("english")
+_LOCAL = threading.local()
+
+
+def _stemmer() -> Any:
+    # A Snowball stemmer keeps the word it is working on in itself, so a shared one garbles stems (or raises
+    # IndexError) when the API searches from several threads: one stemmer per thread.
+    stemmer = getattr(_LOCAL, "stemmer", None)
+    if stemmer is None:
+        stemmer = _LOCAL.stemmer = snowballstemmer.stemmer("english")
+    return stemmer
 
 
 @lru_cache(maxsize=65536)
 def stem(word: str) -> str:
     """English Snowball stem, so "prices" meets "price" (FTS5's porter tokenizer does the index side)."""
-    return str(_STEMMER.stemWord(word))
+    return str(_stemmer().stemWord(word))
 
 
 def matched_terms(terms: list[str], text: str) -> list[str]:
