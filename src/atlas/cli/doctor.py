@@ -18,8 +18,7 @@ from atlas.features import features
 
 @app.command()
 def doctor(as_json: JsonOpt = False, library: LibraryOpt = None) -> None:
-    """Check the library and list which optional features are installed. Exit 3 when the store is
-    inconsistent."""
+    """Check the library's store and list which optional features are installed (exit 3 if damaged)."""
     with open_library(library) as lib:
         health = lib.health()
     found = features()

@@ -173,7 +173,7 @@ def ingest(
     library: LibraryOpt = None,
     embedder: EmbedderOpt = None,
 ) -> None:
-    """Add transcripts to the library. Re-ingesting unchanged content is a no-op; changed content replaces."""
+    """Add YouTube videos, playlists, channels, media files and transcripts. Unchanged content is skipped."""
     if (title or video_id) and len(targets) > 1:
         raise UserInputError("--title/--id name one video", hint="pass a single file with them, or drop them")
     options = SourceOptions(
