@@ -46,6 +46,32 @@ class SearchSettings:
     rerank: bool = True
 
 
+ENV_GENERATOR = "ATLAS_GENERATOR"
+ENV_GENERATOR_MODEL = "ATLAS_GENERATOR_MODEL"
+ENV_GENERATOR_BASE_URL = "ATLAS_GENERATOR_BASE_URL"
+ENV_OPENAI_API_KEY = "ATLAS_OPENAI_API_KEY"
+ENV_OPENAI_API_KEY_COMMON = "OPENAI_API_KEY"  # what most OpenAI-compatible tools read; ours wins over it
+
+
+@dataclass(frozen=True, slots=True)
+class AnswerSettings:
+    """How ``ask`` answers: which generator writes the answer, its model or endpoint, how much it reads."""
+
+    generator: str | None = None  # None: llama-cpp with the bundled model when installed, else extractive
+    model: str | None = None  # a GGUF path (llama-cpp) or a model name (openai-compatible)
+    base_url: str | None = None  # an OpenAI-compatible API root, e.g. http://127.0.0.1:11434/v1
+    api_key: str | None = field(default=None, repr=False)
+    threads: int | None = None  # None: the library's --threads / ATLAS_THREADS, else the model's default
+    context_tokens: int | None = None  # None: the generator's own context budget
+    max_answer_tokens: int = 256
+    moments: int = 6  # moments retrieved and offered to the generator
+    timeout_s: float = 120.0  # per network read of an HTTP generator
+    model_cache_dir: Path | None = None  # where the bundled GGUF parts are joined; None: the user cache dir
+
+    def with_(self, **changes: object) -> AnswerSettings:
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     library_dir: Path
@@ -55,6 +81,7 @@ class Settings:
     threads: int | None = None
     windows: WindowSettings = field(default_factory=WindowSettings)
     search: SearchSettings = field(default_factory=SearchSettings)
+    answer: AnswerSettings = field(default_factory=AnswerSettings)
 
     def with_(self, **changes: object) -> Settings:
         return replace(self, **changes)  # type: ignore[arg-type]
@@ -78,7 +105,34 @@ def resolve_settings(
     lib = library or env.get(ENV_LIBRARY) or default_library_dir()
     emb = embedder or env.get(ENV_EMBEDDER) or None
     thr = threads if threads is not None else _int_or_none(env.get(ENV_THREADS))
-    return Settings(library_dir=Path(lib).expanduser(), embedder=emb, threads=thr)
+    answer = resolve_answer_settings(environ=env)
+    return Settings(library_dir=Path(lib).expanduser(), embedder=emb, threads=thr, answer=answer)
+
+
+def default_model_cache_dir() -> Path:
+    from platformdirs import user_cache_dir
+
+    return Path(user_cache_dir("atlas", appauthor=False)) / "models"
+
+
+def resolve_answer_settings(
+    *,
+    generator: str | None = None,
+    model: str | None = None,
+    base_url: str | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> AnswerSettings:
+    """Flags win over ``ATLAS_GENERATOR`` / ``ATLAS_GENERATOR_MODEL`` / ``ATLAS_GENERATOR_BASE_URL``. The
+    API key comes from ``ATLAS_OPENAI_API_KEY``, else ``OPENAI_API_KEY``, never from a flag (the process list
+    would show it to every user of the machine)."""
+    env = os.environ if environ is None else environ
+    key = (env.get(ENV_OPENAI_API_KEY) or env.get(ENV_OPENAI_API_KEY_COMMON) or "").strip() or None
+    return AnswerSettings(
+        generator=generator or env.get(ENV_GENERATOR) or None,
+        model=model or env.get(ENV_GENERATOR_MODEL) or None,
+        base_url=base_url or env.get(ENV_GENERATOR_BASE_URL) or None,
+        api_key=key,
+    )
 
 
 def _int_or_none(value: str | None) -> int | None:
@@ -92,3 +146,66 @@ def _int_or_none(value: str | None) -> int | None:
         raise UserInputError(
             f"{ENV_THREADS}={value!r} is not a whole number", hint=f"unset it or set e.g. {ENV_THREADS}=2"
         ) from None
+
+
+# -- atlas serve ---------------------------------------------------------------------------------------------
+
+ENV_API_TOKEN = "ATLAS_API_TOKEN"
+ENV_ALLOWED_DIRS = "ATLAS_ALLOWED_DIRS"  # several directories separated by os.pathsep, like PATH
+MAX_REQUEST_BYTES = 1 << 20  # request bodies are small JSON documents; anything bigger is a mistake or abuse
+
+
+@dataclass(frozen=True, slots=True)
+class ServeSettings:
+    """How ``atlas serve`` listens and what its HTTP API may touch (docs/api.md, "Security model")."""
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    token: str | None = None  # the bearer token write endpoints require; None when the operator set none
+    allowed_dirs: tuple[Path, ...] = ()  # resolved; local paths the API may ingest and media it may serve
+    max_body_bytes: int = MAX_REQUEST_BYTES
+
+    @property
+    def loopback(self) -> bool:
+        return is_loopback(self.host)
+
+
+def is_loopback(host: str) -> bool:
+    """True for names that only this machine can reach: 127.0.0.0/8, ::1, localhost."""
+    import ipaddress
+
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return host.lower().rstrip(".") == "localhost"
+
+
+def resolve_serve_settings(
+    *,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    allowed_dirs: tuple[str | Path, ...] = (),
+    environ: Mapping[str, str] | None = None,
+) -> ServeSettings:
+    """``--allow-dir`` flags win over ``ATLAS_ALLOWED_DIRS``. The token comes from ``ATLAS_API_TOKEN`` only:
+    a flag would show it to every user of the machine in the process list."""
+    from atlas.errors import UserInputError
+
+    env = os.environ if environ is None else environ
+    if not 1 <= port <= 65535:
+        raise UserInputError(f"port {port} is out of range", hint="use a port between 1 and 65535")
+    token = (env.get(ENV_API_TOKEN) or "").strip() or None
+    raw_dirs = allowed_dirs or tuple(
+        d for d in (env.get(ENV_ALLOWED_DIRS) or "").split(os.pathsep) if d.strip()
+    )
+    resolved: list[Path] = []
+    for raw in raw_dirs:
+        # Resolved once here (symlinks, ..) so every later check compares real paths with real paths.
+        directory = Path(raw).expanduser().resolve()
+        if not directory.is_dir():
+            raise UserInputError(
+                f"allowed directory {str(raw)!r} is not a directory",
+                hint=f"pass an existing folder to --allow-dir or in {ENV_ALLOWED_DIRS}",
+            )
+        resolved.append(directory)
+    return ServeSettings(host=host, port=port, token=token, allowed_dirs=tuple(resolved))

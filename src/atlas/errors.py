@@ -7,7 +7,8 @@ place, by reading the class attributes below.
     ├── NotFoundError              exit 4, HTTP 404   unknown video id
     ├── LibraryMismatchError       exit 3, HTTP 409   index built with another embedder / schema
     ├── LibraryCorruptError        exit 3, HTTP 500   the store cannot be opened or is inconsistent
-    └── DependencyMissingError     exit 5, HTTP 500   an optional package / model is not installed
+    ├── DependencyMissingError     exit 5, HTTP 500   an optional package / model is not installed
+    └── GeneratorError             exit 6, HTTP 502   the answer generator failed (unreachable, HTTP error)
 """
 
 from __future__ import annotations
@@ -67,6 +68,15 @@ class DependencyMissingError(AtlasError):
     exit_code = 5
     http_status = 500
     code = "dependency_missing"
+
+
+class GeneratorError(AtlasError):
+    """The model that writes answers failed: an endpoint that cannot be reached or answers with an error, a
+    model that cannot be loaded. ``atlas ask --fallback`` answers extractively instead."""
+
+    exit_code = 6
+    http_status = 502
+    code = "generator_failed"
 
 
 def require(module: str, *, extra: str, purpose: str) -> object:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from types import TracebackType
@@ -17,7 +17,7 @@ from atlas.embedding.base import Embedder
 from atlas.embedding.registry import create_embedder, embedder_id_for, embedder_name_for
 from atlas.errors import LibraryMismatchError, NotFoundError, SourceError
 from atlas.index.base import Index, IndexIdentity, VideoRecord, segments_to_json
-from atlas.models import Hit, SearchFilters, Video
+from atlas.models import Answer, AnswerEvent, Hit, SearchFilters, Video
 from atlas.search.engine import Mode, SearchEngine
 from atlas.sources.base import Ingestible, ProgressFn, SourceFailure, SourceOptions, SourceSkipped
 from atlas.sources.registry import all_sources, expand_targets, resolve
@@ -45,6 +45,14 @@ class IngestReport:
 
     def count(self, status: Status) -> int:
         return sum(1 for o in self.outcomes if o.status == status)
+
+
+@dataclass(frozen=True, slots=True)
+class LibraryHealth:
+    directory: Path
+    identity: IndexIdentity | None  # None until something is ingested
+    counts: dict[str, int]  # videos, windows, sentences
+    problems: tuple[str, ...]  # empty when the store is consistent
 
 
 class IngestObserver(Protocol):
@@ -177,6 +185,7 @@ class Library:
         only fetches what is missing)."""
         return replace(
             options,
+            library_dir=options.library_dir or self.settings.library_dir,
             cache_dir=options.cache_dir or self.settings.library_dir / "cache",
             threads=options.threads if options.threads is not None else self.settings.threads,
             is_indexed=options.is_indexed or self._is_indexed,
@@ -279,6 +288,15 @@ class Library:
                 f"no video with id '{video_id}' in this library", hint="see the ids with: atlas list"
             )
 
+    def health(self) -> LibraryHealth:
+        """What the library holds and whether its store is consistent (``atlas doctor``, ``/api/health``)."""
+        return LibraryHealth(
+            directory=self.settings.library_dir,
+            identity=self.index.identity(),
+            counts=self.index.counts(),
+            problems=tuple(self.index.verify()),
+        )
+
     def export(self, path: Path) -> int:
         from atlas.exchange.jsonl import export_library
 
@@ -288,6 +306,61 @@ class Library:
         from atlas.exchange.jsonl import import_library
 
         return import_library(self.index, path)
+
+    # -- ask ------------------------------------------------------------------------------------------------
+
+    def ask(
+        self,
+        question: str,
+        *,
+        generator: str | None = None,
+        filters: SearchFilters | None = None,
+        limit: int | None = None,
+        fallback: bool = False,
+        model: str | None = None,
+        base_url: str | None = None,
+    ) -> Answer:
+        """A long-form answer from the library's moments, every sentence citing one (``answered`` is False,
+        and the text says why, when the library holds no answer). ``generator``/``model``/``base_url``
+        override ``settings.answer`` for this call; ``limit`` is how many moments to read; ``fallback``
+        answers extractively when the generator fails."""
+        from atlas.answer import service
+
+        return service.ask(
+            self,
+            question,
+            generator=generator,
+            filters=filters,
+            limit=limit,
+            fallback=fallback,
+            model=model,
+            base_url=base_url,
+        )
+
+    def ask_stream(
+        self,
+        question: str,
+        *,
+        generator: str | None = None,
+        filters: SearchFilters | None = None,
+        limit: int | None = None,
+        fallback: bool = False,
+        model: str | None = None,
+        base_url: str | None = None,
+    ) -> Iterator[AnswerEvent]:
+        """``ask`` as events: ``MomentsFound``, then ``AnswerToken`` as generated, then ``AnswerDone``."""
+        from atlas.answer import service
+
+        return service.ask_stream(
+            self,
+            question,
+            generator=generator,
+            filters=filters,
+            limit=limit,
+            fallback=fallback,
+            model=model,
+            base_url=base_url,
+        )
 
 
 def _progress_for(observer: IngestObserver, target: str) -> ProgressFn:

@@ -21,7 +21,7 @@ app = typer.Typer(
 
 def _register() -> None:
     # Importing the command modules registers their commands on `app`.
-    from atlas.cli import exchange, ingest, manage, search  # noqa: F401
+    from atlas.cli import ask, doctor, exchange, ingest, manage, search, serve, update  # noqa: F401
 
 
 def main(argv: list[str] | None = None) -> None:

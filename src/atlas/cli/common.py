@@ -12,6 +12,7 @@ from rich.console import Console
 from atlas.config import resolve_settings
 from atlas.errors import UserInputError
 from atlas.library import Library
+from atlas.models import SearchFilters
 
 LibraryOpt = Annotated[
     Path | None,
@@ -31,6 +32,11 @@ EmbedderOpt = Annotated[
     ),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable JSON output.")]
+# The filters `atlas search` and `atlas ask` share (build them with search_filters below).
+VideoOpt = Annotated[list[str] | None, typer.Option("--video", help="Only this video id (repeatable).")]
+ChannelOpt = Annotated[list[str] | None, typer.Option("--channel", help="Only this channel (repeatable).")]
+AfterOpt = Annotated[str | None, typer.Option("--after", help="Published on or after YYYY-MM-DD.")]
+BeforeOpt = Annotated[str | None, typer.Option("--before", help="Published on or before YYYY-MM-DD.")]
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False)
@@ -50,3 +56,14 @@ def iso_date(value: str | None, flag: str) -> str | None:
         raise UserInputError(
             f"{flag} {value!r} is not a date", hint=f"write it as YYYY-MM-DD, e.g. {flag} 2024-01-31"
         ) from None
+
+
+def search_filters(
+    video: list[str] | None, channel: list[str] | None, after: str | None, before: str | None
+) -> SearchFilters:
+    return SearchFilters(
+        video_ids=tuple(video or ()),
+        channels=tuple(channel or ()),
+        after=iso_date(after, "--after"),
+        before=iso_date(before, "--before"),
+    )

@@ -1,0 +1,102 @@
+"""Answer without a model: the passages' own sentences that best answer the question, stitched together and
+each cited. Instant, offline, and never says anything the videos do not say; it quotes rather than explains.
+
+Sentences are scored like pinning scores them (cosine to the question with the stored sentence vectors, plus
+the share of the question's keywords they contain); short spoken fragments ("Right.") are read together with
+what follows; near-repeats are skipped; the chosen ones are told source by source, in the order spoken.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from atlas.answer.base import AnswerRequest, Passage, Vector
+from atlas.answer.citations import cite
+from atlas.answer.packing import spans
+from atlas.search.pinning import KEYWORD_WEIGHT
+from atlas.search.text import keyword_terms, matched_terms, tokenize
+
+MAX_UNITS = 5
+MAX_WORDS = 170  # about a paragraph: past that, an extract stops reading like an answer
+MIN_UNIT_WORDS = 10  # shorter spoken fragments are read together with the sentences that follow
+FILLER_WORDS = 3  # a fragment this short that opens a unit ("Right.", "Okay, so.") is not shown
+RELATIVE_FLOOR = 0.7  # a unit scoring under this share of the best one has drifted off the question
+REDUNDANT_COSINE = 0.9
+REDUNDANT_JACCARD = 0.6
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class _Unit:
+    passage: Passage
+    first: int  # sentence indexes inside the passage, inclusive
+    last: int
+    vector: Vector
+    words: frozenset[str]
+    score: float
+    question: bool  # it ends asking something: a speaker's question restates the topic, it does not answer
+
+    def overlaps(self, other: _Unit) -> bool:
+        return self.passage is other.passage and self.first <= other.last and other.first <= self.last
+
+
+class ExtractiveGenerator:
+    name = "extractive"
+    context_tokens = 1 << 20  # it reads the passages directly; the number of moments is the only limit
+
+    def count_tokens(self, text: str) -> int:
+        return len(text.split())
+
+    def stream(self, request: AnswerRequest) -> Iterator[str]:
+        terms = keyword_terms(request.question)
+        units = [u for p in request.passages for u in _units(p, request.question_vector, terms)]
+        chosen = _choose(units)
+        for unit in sorted(chosen, key=lambda u: (u.passage.number, u.first)):
+            sentences = unit.passage.sentences[unit.first : unit.last + 1]
+            while len(sentences) > 1 and len(sentences[0].text.split()) <= FILLER_WORDS:
+                sentences = sentences[1:]
+            for sentence in sentences:
+                if not sentence.text.rstrip().endswith("?"):  # asks, asserts nothing (see support.py)
+                    yield cite(_tidy(sentence.text), (unit.passage.number,)) + " "
+
+
+def _units(passage: Passage, question_vector: Vector, terms: list[str]) -> Iterator[_Unit]:
+    sentences = passage.sentences
+    for first, last, vector in spans(sentences, passage.vectors, MIN_UNIT_WORDS):
+        text = " ".join(s.text for s in sentences[first : last + 1])
+        coverage = len(matched_terms(terms, text)) / len(terms) if terms else 0.0
+        score = float(vector @ question_vector) + KEYWORD_WEIGHT * coverage
+        asks = text.rstrip().endswith("?")
+        yield _Unit(passage, first, last, vector, frozenset(tokenize(text)), score, asks)
+
+
+def _choose(units: list[_Unit]) -> list[_Unit]:
+    chosen: list[_Unit] = []
+    words = 0
+    ranked = sorted(units, key=lambda u: u.score, reverse=True)
+    for unit in ranked:
+        if len(chosen) >= MAX_UNITS or words >= MAX_WORDS:
+            break
+        if chosen and unit.score < RELATIVE_FLOOR * ranked[0].score:
+            break
+        if unit.question or any(unit.overlaps(c) or _redundant(unit, c) for c in chosen):
+            continue
+        chosen.append(unit)
+        words += sum(len(s.text.split()) for s in unit.passage.sentences[unit.first : unit.last + 1])
+    return chosen
+
+
+def _redundant(a: _Unit, b: _Unit) -> bool:
+    if float(a.vector @ b.vector) >= REDUNDANT_COSINE:
+        return True
+    union = a.words | b.words
+    return bool(union) and len(a.words & b.words) / len(union) >= REDUNDANT_JACCARD
+
+
+def _tidy(text: str) -> str:
+    """A spoken sentence as written prose: capital first letter, closing punctuation."""
+    text = " ".join(text.split())
+    if not text:
+        return text
+    text = text[0].upper() + text[1:]
+    return text if text[-1] in ".!?…" else text + "."

@@ -1,0 +1,175 @@
+"""Search hits -> passages a generator reads: merged, de-duplicated, trimmed and packed into its context.
+
+Hits of one video that touch or overlap become one passage (the model reads one stretch of talk once, and
+the citation spans exactly what it read); the same text ingested twice (a re-upload, a copy) is read once.
+Passages keep the search ranking, so the best evidence comes first and survives when the budget runs out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from atlas.answer.base import Passage, Vector
+from atlas.answer.prompt import TEMPLATE_TOKENS_PER_MESSAGE, build_messages, render_passage
+from atlas.chunking.sentences import time_bounds
+from atlas.errors import UserInputError
+from atlas.index.base import Index
+from atlas.models import Hit, Sentence, Window
+from atlas.search.text import tokenize
+
+MAX_PASSAGE_TOKENS = 360  # about two windows: a merged stretch longer than that is trimmed around its moment
+MIN_PASSAGE_TOKENS = 48  # a passage cut shorter than this is too little context to be worth its slot
+DUPLICATE_JACCARD = 0.8  # word-set overlap above which two passages are the same text
+# Short spoken sentences ("How do they work?") match a question's form rather than its content; relevance is
+# measured on spans of at least this many words.
+MIN_SPAN_WORDS = 8
+
+TokenCounter = Callable[[str], int]
+
+
+@dataclass(slots=True)
+class _Group:
+    lead: Hit  # the best-ranked hit of the stretch: its moment and link stay the citation's
+    first: int
+    last: int
+
+    def touches(self, hit: Hit) -> bool:
+        return (
+            hit.video.video_id == self.lead.video.video_id
+            and hit.window.first_sentence <= self.last + 1
+            and self.first <= hit.window.last_sentence + 1
+        )
+
+
+def gather_passages(hits: Sequence[Hit], index: Index, question_vector: Vector) -> list[Passage]:
+    """One passage per stretch of talk, in ranking order, numbered 1..n (packing renumbers)."""
+    groups: list[_Group] = []
+    for hit in hits:
+        group = next((g for g in groups if g.touches(hit)), None)
+        if group is None:
+            groups.append(_Group(hit, hit.window.first_sentence, hit.window.last_sentence))
+        else:
+            group.first = min(group.first, hit.window.first_sentence)
+            group.last = max(group.last, hit.window.last_sentence)
+    passages: list[Passage] = []
+    seen: list[frozenset[str]] = []
+    for group in groups:
+        sentences, vectors = index.sentences(group.lead.video.video_id, group.first, group.last)
+        if not sentences:
+            continue  # removed by a concurrent writer since the search
+        words = frozenset(tokenize(" ".join(s.text for s in sentences)))
+        if any(_jaccard(words, other) >= DUPLICATE_JACCARD for other in seen):
+            continue
+        seen.append(words)
+        relevance = max(float(vector @ question_vector) for _, _, vector in spans(sentences, vectors))
+        passage = _passage(len(passages) + 1, group.lead, tuple(sentences), vectors, relevance)
+        passages.append(passage)
+    return passages
+
+
+def spans(
+    sentences: Sequence[Sentence], vectors: Vector, min_words: int = MIN_SPAN_WORDS
+) -> Iterator[tuple[int, int, Vector]]:
+    """For each sentence, the span that starts there and grows until it has ``min_words`` words: its first
+    and last index and its vector (the normalised sum of its sentences' vectors)."""
+    for first in range(len(sentences)):
+        last, words = first, len(sentences[first].text.split())
+        while words < min_words and last + 1 < len(sentences):
+            last += 1
+            words += len(sentences[last].text.split())
+        summed = np.sum(vectors[first : last + 1], axis=0)
+        yield first, last, (summed / max(float(np.linalg.norm(summed)), 1e-6)).astype(np.float32)
+
+
+def pack(
+    candidates: Sequence[Passage],
+    *,
+    question: str,
+    count_tokens: TokenCounter,
+    context_tokens: int,
+    answer_tokens: int,
+) -> tuple[Passage, ...]:
+    """As many passages as fit the generator's context next to the question and the answer, numbered 1..n.
+
+    Raises UserInputError when the question itself leaves no room for even one short passage.
+    """
+    overhead = sum(
+        count_tokens(m.content) + TEMPLATE_TOKENS_PER_MESSAGE for m in build_messages(question, ())
+    )
+    room = context_tokens - answer_tokens - overhead
+    if room < MIN_PASSAGE_TOKENS:
+        raise UserInputError(
+            f"the question takes {overhead} tokens of the generator's {context_tokens}-token context, which "
+            f"leaves no room for the moments and a {answer_tokens}-token answer",
+            hint="ask a shorter question, or use a generator with a larger context",
+        )
+    packed: list[Passage] = []
+    for candidate in candidates:
+        cap = min(MAX_PASSAGE_TOKENS, room)
+        if cap < MIN_PASSAGE_TOKENS:
+            break
+        passage = _trim(replace(candidate, number=len(packed) + 1), count_tokens, cap)
+        if passage is None:
+            continue
+        room -= count_tokens(render_passage(passage)) + 2  # the blank line between excerpts
+        packed.append(passage)
+    if candidates and not packed:
+        raise UserInputError(
+            f"the generator's {context_tokens}-token context cannot hold one moment next to the question",
+            hint="use a generator with a larger context, or --generator extractive",
+        )
+    return tuple(packed)
+
+
+def _trim(passage: Passage, count_tokens: TokenCounter, cap: int) -> Passage | None:
+    """Drop sentences farthest from the passage's moment until it fits ``cap`` tokens (None if even the
+    moment's own sentence does not)."""
+    sentences, vectors = list(passage.sentences), passage.vectors
+    pinned = _pinned_index(passage)
+    lo, hi = 0, len(sentences)
+    while count_tokens(render_passage(_span(passage, sentences[lo:hi], vectors[lo:hi]))) > cap:
+        if hi - lo == 1:
+            return None
+        # Cut from the end that lies farther from the moment, so the moment stays near the middle.
+        if hi - 1 - pinned >= pinned - lo:
+            hi -= 1
+        else:
+            lo += 1
+    return _span(passage, sentences[lo:hi], vectors[lo:hi])
+
+
+def _pinned_index(passage: Passage) -> int:
+    for i, sentence in enumerate(passage.sentences):
+        if sentence.position == passage.hit.position:
+            return i
+    return 0
+
+
+def _span(passage: Passage, sentences: list[Sentence], vectors: Vector) -> Passage:
+    if len(sentences) == len(passage.sentences):
+        return passage
+    return _passage(passage.number, passage.hit, tuple(sentences), vectors, passage.relevance)
+
+
+def _passage(
+    number: int, lead: Hit, sentences: tuple[Sentence, ...], vectors: Vector, relevance: float
+) -> Passage:
+    """A passage whose hit's window spans exactly its sentences, so a citation resolves to what was read."""
+    start, end = time_bounds(sentences)
+    window = Window(
+        index=lead.window.index,
+        text=" ".join(s.text for s in sentences),
+        start=start,
+        end=end,
+        first_sentence=sentences[0].index,
+        last_sentence=sentences[-1].index,
+    )
+    vectors = np.asarray(vectors, dtype=np.float32)
+    return Passage(number, replace(lead, window=window), sentences, vectors, relevance)
+
+
+def _jaccard(a: frozenset[str], b: frozenset[str]) -> float:
+    return len(a & b) / len(a | b) if a or b else 1.0

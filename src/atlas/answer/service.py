@@ -1,0 +1,241 @@
+"""What ``Library.ask`` / ``Library.ask_stream`` do: a question in, a checked answer out, whose every
+sentence cites a moment.
+
+    question ─► search ─► passages (merged, de-duplicated) ─► answerable? ─► generator ─► pack to its context
+             ─► MomentsFound ─► AnswerToken* (as generated) ─► parse [n] ─► support check ─► AnswerDone
+
+The library says when it holds no answer instead of inventing one: no moments match, the best moments are
+about something else, or none of the generated sentences survives the support check. Each case gives
+``answered=False`` and a sentence saying which.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+from atlas.answer.base import AnswerRequest, Generator, Passage, Vector
+from atlas.answer.citations import cite, parse_answer, render_answer
+from atlas.answer.extractive import ExtractiveGenerator
+from atlas.answer.packing import gather_passages, pack
+from atlas.answer.prompt import build_messages
+from atlas.answer.registry import EXTRACTIVE, generator_name, generators
+from atlas.answer.support import SupportChecker
+from atlas.config import AnswerSettings
+from atlas.embedding.base import Embedder
+from atlas.errors import AtlasError, UserInputError
+from atlas.models import Answer, AnswerDone, AnswerEvent, AnswerToken, Citation, MomentsFound, SearchFilters
+from atlas.search.engine import MAX_QUERY_CHARS
+
+if TYPE_CHECKING:
+    from atlas.library import Library
+
+MAX_MOMENTS = 50
+# A passage's relevance is the cosine of its best span to the question (packing.spans). With MiniLM, on 16
+# probe questions, moments that answered scored 0.44 and up; the closest moments to questions about other
+# subjects (baking, football, vaccines) stayed at or under 0.34.
+MIN_ANSWER_RELEVANCE = 0.4
+# Moments far weaker than the best one are mostly noise to a small model; they are not offered.
+RELEVANCE_SPREAD = 0.3
+# An answer must hold at least one sentence this close to the question. Copied sentences that are true to
+# their moment but miss the question (the bundled model answering "what is Pedalboard?" with sentences about
+# neural network layers: 0.21 and 0.27) do not make an answer.
+MIN_ANSWER_FOCUS = 0.3
+
+NO_MOMENTS = "The library holds no moments that match this question."
+OFF_TOPIC = "The library does not seem to contain an answer: the closest moments are about something else."
+UNVERIFIED = (
+    "No answer could be checked against the moments found: none of the generated sentences was supported "
+    "by the moments it cited, so none is shown."
+)
+OFF_QUESTION = (
+    "No answer is shown: the sentences that the moments support do not address the question, and the "
+    "others were not supported."
+)
+NOT_GENERATED = "none"
+
+
+def ask(
+    library: Library,
+    question: str,
+    *,
+    generator: str | None = None,
+    filters: SearchFilters | None = None,
+    limit: int | None = None,
+    fallback: bool = False,
+    model: str | None = None,
+    base_url: str | None = None,
+) -> Answer:
+    """``ask_stream`` run to its end."""
+    events = ask_stream(
+        library,
+        question,
+        generator=generator,
+        filters=filters,
+        limit=limit,
+        fallback=fallback,
+        model=model,
+        base_url=base_url,
+    )
+    for event in events:
+        if isinstance(event, AnswerDone):
+            return event.answer
+    raise AssertionError("ask_stream always ends with AnswerDone")  # pragma: no cover
+
+
+def ask_stream(
+    library: Library,
+    question: str,
+    *,
+    generator: str | None = None,
+    filters: SearchFilters | None = None,
+    limit: int | None = None,
+    fallback: bool = False,
+    model: str | None = None,
+    base_url: str | None = None,
+) -> Iterator[AnswerEvent]:
+    """The events of one answer. Bad input (an empty question, a misspelt generator) raises here, before the
+    first event, so an HTTP face can answer 400 instead of opening a stream."""
+    question = " ".join(question.split())
+    _validate(question, limit)
+    settings = _settings(library, generator=generator, model=model, base_url=base_url, limit=limit)
+    generator_name(settings)
+    return _events(library, question, settings, filters, fallback)
+
+
+def _events(
+    library: Library, question: str, settings: AnswerSettings, filters: SearchFilters | None, fallback: bool
+) -> Iterator[AnswerEvent]:
+    found = _moments(library, question, settings.moments, filters)
+    if found is None:
+        yield MomentsFound(())
+        yield AnswerDone(_unanswered(question, (), NO_MOMENTS))
+        return
+    question_vector, candidates = found
+    embedder = library.embedder
+    best = max(p.relevance for p in candidates)
+    if best < MIN_ANSWER_RELEVANCE:
+        closest = _citations(candidates)
+        yield MomentsFound(closest)
+        yield AnswerDone(_unanswered(question, closest, OFF_TOPIC))
+        return
+    candidates = [p for p in candidates if p.relevance >= best - RELEVANCE_SPREAD]
+
+    writer, label = _writer(settings, fallback)
+    passages = pack(
+        candidates,
+        question=question,
+        count_tokens=writer.count_tokens,
+        context_tokens=writer.context_tokens,
+        answer_tokens=settings.max_answer_tokens,
+    )
+    citations = _citations(passages)
+    yield MomentsFound(citations)
+    request = AnswerRequest(
+        question, question_vector, passages, build_messages(question, passages), settings.max_answer_tokens
+    )
+    pieces: list[str] = []
+    try:
+        for piece in writer.stream(request):
+            pieces.append(piece)
+            yield AnswerToken(piece)
+    except AtlasError as exc:
+        if not fallback or isinstance(writer, ExtractiveGenerator):
+            raise
+        label = _fallback_label(writer.name, exc)
+        if pieces:
+            yield AnswerToken("\n\n")  # what streamed so far is abandoned; the extract starts afresh
+        pieces = []
+        for piece in ExtractiveGenerator().stream(request):
+            pieces.append(piece)
+            yield AnswerToken(piece)
+    yield AnswerDone(_checked(embedder, request, citations, "".join(pieces), label))
+
+
+def _validate(question: str, limit: int | None) -> None:
+    if not question:
+        raise UserInputError(
+            "the question is empty", hint='ask something, e.g. atlas ask "how can I cut GPU costs?"'
+        )
+    if len(question) > MAX_QUERY_CHARS:
+        raise UserInputError(
+            f"the question is {len(question)} characters long",
+            hint=f"keep it under {MAX_QUERY_CHARS} characters",
+        )
+    if limit is not None and not 1 <= limit <= MAX_MOMENTS:
+        raise UserInputError(
+            f"limit {limit} is out of range", hint=f"use a limit between 1 and {MAX_MOMENTS}"
+        )
+
+
+def _settings(
+    library: Library, *, generator: str | None, model: str | None, base_url: str | None, limit: int | None
+) -> AnswerSettings:
+    """The library's answer settings (resolved from the environment at the edge) with this call's choices."""
+    settings = library.settings.answer
+    changes: dict[str, object] = {}
+    if generator is not None:
+        changes["generator"] = generator
+    if model is not None:
+        changes["model"] = model
+    if base_url is not None:
+        changes["base_url"] = base_url
+    if limit is not None:
+        changes["moments"] = limit
+    if settings.threads is None and library.settings.threads is not None:
+        changes["threads"] = library.settings.threads
+    return settings.with_(**changes) if changes else settings
+
+
+def _moments(
+    library: Library, question: str, limit: int, filters: SearchFilters | None
+) -> tuple[Vector, list[Passage]] | None:
+    """The question's vector and its passages, or None when the library holds no matching moment."""
+    hits = library.search(question, limit=limit, filters=filters)
+    if not hits:
+        return None  # and an empty library never loads its embedding model
+    question_vector = library.embedder.embed_query(question)
+    passages = gather_passages(hits, library.index, question_vector)
+    return (question_vector, passages) if passages else None
+
+
+def _writer(settings: AnswerSettings, fallback: bool) -> tuple[Generator, str]:
+    """The generator and the label the answer shows; with ``fallback``, extractive when it cannot start
+    (a missing model, a missing package). A misspelt generator name is refused either way."""
+    name = generator_name(settings)
+    try:
+        writer = generators.get(settings)
+    except AtlasError as exc:
+        if not fallback or name == EXTRACTIVE:
+            raise
+        return ExtractiveGenerator(), _fallback_label(name, exc)
+    return writer, writer.name
+
+
+def _fallback_label(failed: str, exc: AtlasError) -> str:
+    return f"extractive (fallback: {failed} failed: {exc.message})"
+
+
+def _citations(passages: list[Passage] | tuple[Passage, ...]) -> tuple[Citation, ...]:
+    return tuple(Citation(p.number, p.hit) for p in passages)
+
+
+def _unanswered(
+    question: str, citations: tuple[Citation, ...], text: str, generator: str = NOT_GENERATED
+) -> Answer:
+    return Answer(question, text, (), citations, generator, answered=False)
+
+
+def _checked(
+    embedder: Embedder, request: AnswerRequest, citations: tuple[Citation, ...], text: str, label: str
+) -> Answer:
+    question = request.question
+    checker = SupportChecker(embedder, question, request.question_vector, request.passages)
+    report = checker.check(parse_answer(text))
+    if not report.kept:
+        return Answer(question, UNVERIFIED, (), citations, label, answered=False, dropped=report.dropped)
+    if report.focus < MIN_ANSWER_FOCUS:
+        missed = tuple(cite(s.text, s.citations) for s in report.kept) + report.dropped
+        return Answer(question, OFF_QUESTION, (), citations, label, answered=False, dropped=missed)
+    shown = render_answer(report.kept, report.paragraph_starts)
+    return Answer(question, shown, report.kept, citations, label, answered=True, dropped=report.dropped)

@@ -1,0 +1,191 @@
+"""Check every generated sentence against the passages it cites; keep only what they back.
+
+A sentence's support mixes two signals, each in [0, 1]:
+  - meaning: the best cosine between the sentence and a cited sentence (or two adjacent ones, since answers
+    often fuse two spoken sentences), with the library's own embedder and the passages' stored vectors;
+  - words: the share of the sentence's content words (stemmed) that the cited passages contain.
+Two vetoes catch what those averages miss, the commonest ways small models go wrong:
+  - a number the cited passages never say (``50%``, ``$3``, ``8 GPUs``): an invented figure;
+  - a name the cited passages never say: a subject swapped in ("Pedalboard is a neural architecture" citing a
+    passage where "it" was a mixture of experts). Names are words written capitalised mid-sentence in the
+    question, the passages or the sentence itself (Gradescope, Turnitin, GPT-4, NormConf).
+
+A sentence citing a number that was never given is dropped. A sentence written without any marker is kept
+only if one passage supports it on its own, and then cites that passage, so every shown sentence carries a
+checked citation. A sentence that has nothing to do with the question (a speaker's "thanks for listening"
+copied from a passage) is dropped too, however well supported, and so is a question: it asserts nothing.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from atlas.answer.base import Passage, Vector
+from atlas.answer.citations import DraftSentence, cite
+from atlas.embedding.base import Embedder
+from atlas.models import AnswerSentence
+from atlas.search.text import STOPWORDS, stem, tokenize
+
+SUPPORT_THRESHOLD = 0.5
+MEANING_WEIGHT = 0.5
+# MiniLM cosines: unrelated sentences sit near 0.1, a faithful paraphrase above 0.7. Map that range onto
+# [0, 1] so the two signals weigh alike.
+COSINE_FLOOR, COSINE_CEILING = 0.15, 0.8
+# Sentences the bundled model copied from passages but that answer nothing ("Which is great.", "Thanks for
+# listening.") scored -0.07..0.06 against the question (MiniLM), sentences that answered 0.3 and up.
+MIN_QUESTION_COSINE = 0.15
+
+_NUMBER = re.compile(r"\d+(?:\.\d+)?")
+_NUMBER_WORDS = {
+    word: str(value)
+    for value, word in enumerate(
+        "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen "
+        "sixteen seventeen eighteen nineteen twenty".split()
+    )
+} | {"thirty": "30", "forty": "40", "fifty": "50", "sixty": "60", "seventy": "70", "eighty": "80"}
+_NUMBER_WORDS |= {"ninety": "90", "hundred": "100", "thousand": "1000", "million": "1000000"}
+_SENTENCE_BREAK = re.compile(r"(?<=[.!?])\s+|\n+")
+_EDGE_PUNCTUATION = "\"'“”‘’()[]{}.,;:!?*_"
+
+
+@dataclass(frozen=True, slots=True)
+class SupportReport:
+    kept: tuple[AnswerSentence, ...]
+    paragraph_starts: frozenset[int]  # indexes into ``kept`` where the generator began a paragraph
+    dropped: tuple[str, ...]  # as the generator wrote them, with their markers
+    focus: float  # the best cosine of a kept sentence to the question (-1 when none is kept)
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class _Evidence:
+    """What one passage offers a checker, prepared once per answer."""
+
+    vectors: Vector  # its sentences, then each pair of adjacent sentences (normalised sums)
+    stems: frozenset[str]
+    names: frozenset[str]  # every word, keyed like names, to test a sentence's names against
+    numbers: frozenset[str]
+
+
+class SupportChecker:
+    def __init__(
+        self,
+        embedder: Embedder,
+        question: str,
+        question_vector: Vector,
+        passages: Sequence[Passage],
+        threshold: float = SUPPORT_THRESHOLD,
+    ) -> None:
+        self._embedder = embedder
+        self._question_vector = question_vector
+        self._threshold = threshold
+        self._evidence = {p.number: _evidence(p) for p in passages}
+        self._names = names_in([question, *(p.text for p in passages)])
+
+    def check(self, drafts: Sequence[DraftSentence]) -> SupportReport:
+        vectors = self._embedder.embed([d.text for d in drafts])
+        kept: list[AnswerSentence] = []
+        starts: set[int] = set()
+        dropped: list[str] = []
+        focus = -1.0
+        for draft, vector in zip(drafts, vectors, strict=True):
+            checked = self._check_one(draft, vector)
+            if checked is None:
+                dropped.append(cite(draft.text, draft.citations))
+                continue
+            if draft.paragraph and kept:
+                starts.add(len(kept))
+            kept.append(checked)
+            focus = max(focus, float(vector @ self._question_vector))
+        return SupportReport(tuple(kept), frozenset(starts), tuple(dropped), focus)
+
+    def score(self, text: str, vector: Vector, numbers: Sequence[int]) -> float:
+        """Support of a sentence by the union of the passages ``numbers`` (all must exist), in [0, 1]."""
+        evidence = [self._evidence[n] for n in numbers]
+        stems = frozenset().union(*(e.stems for e in evidence))
+        if not _numbers(text) <= frozenset().union(*(e.numbers for e in evidence)):
+            return 0.0
+        names = (self._names | names_in([text])) & _name_keys(text)
+        if not names <= frozenset().union(*(e.names for e in evidence)):
+            return 0.0
+        words = _content_stems(text)
+        lexical = len(words & stems) / len(words) if words else 0.0
+        cosine = max(float(np.max(e.vectors @ vector)) for e in evidence)
+        meaning = min(1.0, max(0.0, (cosine - COSINE_FLOOR) / (COSINE_CEILING - COSINE_FLOOR)))
+        return MEANING_WEIGHT * meaning + (1 - MEANING_WEIGHT) * lexical
+
+    def _check_one(self, draft: DraftSentence, vector: Vector) -> AnswerSentence | None:
+        if any(n not in self._evidence for n in draft.citations):
+            return None  # cites a moment that was never given: the model made it up
+        if draft.text.endswith("?"):
+            return None  # a question asserts nothing to support (small models copy a speaker's questions)
+        if float(vector @ self._question_vector) < MIN_QUESTION_COSINE:
+            return None
+        citations = draft.citations
+        if not citations:
+            best = max(self._evidence, key=lambda n: self.score(draft.text, vector, (n,)), default=None)
+            if best is None:
+                return None
+            citations = (best,)
+        support = self.score(draft.text, vector, citations)
+        if support < self._threshold:
+            return None
+        return AnswerSentence(draft.text, citations, supported=True, support=support)
+
+
+def names_in(texts: Iterable[str]) -> frozenset[str]:
+    """Words written with a capital somewhere other than at the start of a sentence: names and acronyms."""
+    found: set[str] = set()
+    for text in texts:
+        for sentence in _SENTENCE_BREAK.split(text):
+            for word in sentence.split()[1:]:
+                word = word.strip(_EDGE_PUNCTUATION)
+                if len(word) > 1 and word[0].isupper() and word.lower() not in STOPWORDS:
+                    found.add(_name_key(word))
+    return frozenset(found)
+
+
+def _name_key(word: str) -> str:
+    """One key for "GPU", "GPUs" and "gpus" (the stemmer leaves acronyms' plurals alone)."""
+    return stem(word.lower()).removesuffix("s")
+
+
+def _name_keys(text: str) -> frozenset[str]:
+    return frozenset(_name_key(t) for t in tokenize(text))
+
+
+def _evidence(passage: Passage) -> _Evidence:
+    vectors = np.asarray(passage.vectors, dtype=np.float32)
+    if len(vectors) > 1:
+        pairs = vectors[:-1] + vectors[1:]
+        pairs /= np.maximum(np.linalg.norm(pairs, axis=1, keepdims=True), 1e-6)
+        vectors = np.vstack([vectors, pairs])
+    tokens = tokenize(passage.text)
+    return _Evidence(
+        vectors,
+        stems=frozenset(stem(t) for t in tokens),
+        names=frozenset(_name_key(t) for t in tokens),
+        numbers=_numbers(passage.text, passage=True),
+    )
+
+
+def _content_stems(text: str) -> frozenset[str]:
+    return frozenset(stem(t) for t in tokenize(text) if t not in STOPWORDS)
+
+
+def _numbers(text: str, *, passage: bool = False) -> frozenset[str]:
+    """Numbers a text states, as digits. A claim states a number only with a numeral standing alone ("GPT-4"
+    names a model; "one of the ways" is no figure). A passage may say it anywhere, also in words, because
+    transcripts spell numbers out ("four GPUs")."""
+    found: set[str] = set()
+    for token in tokenize(text):
+        if passage:
+            found.update(_NUMBER.findall(token))
+            if token in _NUMBER_WORDS:
+                found.add(_NUMBER_WORDS[token])
+        elif _NUMBER.fullmatch(token):
+            found.add(token)
+    return frozenset(found)

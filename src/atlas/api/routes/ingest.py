@@ -1,0 +1,79 @@
+"""POST /api/ingest queues a background job (202 + its id); GET /api/jobs/{id} reports its progress."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, Response
+
+from atlas.api.context import Context, WriterContext
+from atlas.api.schemas import ErrorOut, IngestIn, IngestOptionsIn, JobOut
+from atlas.api.security import PathPolicy, is_url
+from atlas.errors import UserInputError
+from atlas.library import ItemOutcome
+from atlas.sources.base import SourceOptions
+from atlas.sources.registry import all_sources, expand_targets
+
+router = APIRouter(prefix="/api", tags=["ingest"])
+
+_ERRORS: dict[int | str, dict[str, Any]] = {code: {"model": ErrorOut} for code in (400, 401, 403, 413, 415)}
+
+
+@router.post("/ingest", status_code=202, response_model=JobOut, responses=_ERRORS)
+def ingest(context: WriterContext, body: IngestIn, response: Response) -> dict[str, Any]:
+    """Queue URLs and absolute paths (inside the server's allowed directories) for ingesting.
+
+    Answers at once with the job; poll ``GET /api/jobs/{id}`` (also in the ``Location`` header)."""
+    if (body.options.title or body.options.video_id) and len(body.targets) > 1:
+        raise UserInputError("title and video_id name one video", hint="send a single target with them")
+    targets, refused = expand_checked([context.paths.check_target(t) for t in body.targets], context.paths)
+    job = context.jobs.submit(targets, source_options(body.options), refused)
+    response.headers["Location"] = f"/api/jobs/{job.id}"
+    return job.snapshot()
+
+
+@router.get("/jobs", response_model=list[JobOut])
+def list_jobs(context: Context) -> list[dict[str, Any]]:
+    """Recent ingest jobs, newest first (kept in memory until the server restarts)."""
+    return [job.snapshot() for job in context.jobs.recent()]
+
+
+@router.get("/jobs/{job_id}", response_model=JobOut, responses={404: {"model": ErrorOut}})
+def get_job(context: Context, job_id: str) -> dict[str, Any]:
+    """A job's state (queued, running, done, failed, cancelled), progress and per-item outcomes."""
+    return context.jobs.get(job_id).snapshot()
+
+
+def expand_checked(targets: list[str], paths: PathPolicy) -> tuple[list[str], list[ItemOutcome]]:
+    """Folders become the files inside them, each checked again after resolving: a symlink in an allowed
+    folder that points elsewhere is refused (reported as a failed item; the other files still go in)."""
+    accepted: list[str] = []
+    refused: list[ItemOutcome] = []
+    sources = all_sources()
+    for target in targets:
+        if is_url(target):
+            accepted.append(target)
+            continue
+        for child in expand_targets([target], sources):
+            if paths.inside(Path(child)):
+                accepted.append(str(Path(child).resolve()))
+            else:
+                message = f"{child}: resolves outside the directories this server may read"
+                refused.append(ItemOutcome(child, "failed", message=message))
+    return accepted, refused
+
+
+def source_options(options: IngestOptionsIn) -> SourceOptions:
+    return SourceOptions(
+        title=options.title,
+        video_id=options.video_id,
+        url=options.url,
+        channel=options.channel,
+        published=options.published.isoformat() if options.published else None,
+        asr_model=options.asr_model,
+        force_asr=options.force_asr,
+        since=options.since.isoformat() if options.since else None,
+        max_items=options.max_items,
+        refresh=options.refresh,
+    )

@@ -1,0 +1,192 @@
+"""Request and response bodies (they make the OpenAPI document at /docs).
+
+A hit has exactly the keys of the CLI's ``--json`` hit (``models.Hit.to_json``); a test compares the two.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+MAX_TARGETS = 100
+MAX_TARGET_CHARS = 4096
+MAX_QUESTION_CHARS = 1000
+MAX_ASK_LIMIT = 20
+
+JobState = Literal["queued", "running", "done", "failed", "cancelled"]
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid")  # a misspelt option is an error, not silently ignored
+
+
+class ErrorDetail(BaseModel):
+    code: str = Field(examples=["bad_input"])
+    message: str
+    hint: str | None = None
+
+
+class ErrorOut(BaseModel):
+    error: ErrorDetail
+
+
+class HitOut(BaseModel):
+    video_id: str
+    title: str
+    source: str
+    channel: str | None
+    published: str | None
+    start: float | None = Field(description="the window's start in seconds; null when untimed")
+    end: float | None
+    moment: float | None = Field(description="the second a player should jump to; null when untimed")
+    timed: bool
+    text: str = Field(description="the whole window text")
+    snippet: str = Field(description="the best-matching sentence, grown to a readable length")
+    url: str = Field(description="deep link with the time: &t=123s (YouTube) or #t=123 (files)")
+    score: float
+    transcript_origin: str
+    matched_terms: list[str]
+    position: int = Field(description="word offset of the pinned sentence (locates untimed hits)")
+
+
+class VideoOut(BaseModel):
+    video_id: str
+    title: str
+    source: str
+    kind: str = Field(description="youtube | media | transcript")
+    url: str | None
+    channel: str | None
+    published: str | None
+    duration: float | None
+    thumbnail: str | None = Field(description="an https image URL when known")
+    youtube_id: str | None = Field(description="the id to embed a YouTube player with")
+    transcript_origin: str
+    timed: bool
+    media_url: str | None = Field(description="/media/{id} for a local media file, else null")
+    media_type: Literal["audio", "video"] | None
+
+
+class SearchOut(BaseModel):
+    query: str
+    hits: list[HitOut]
+    videos: dict[str, VideoOut] = Field(description="every video a hit belongs to, by id (for players)")
+    highlights: list[list[str]] = Field(
+        description="per hit, the snippet's words that matched a query term (lower-cased), to mark"
+    )
+
+
+class SegmentOut(BaseModel):
+    start: float | None
+    end: float | None
+    text: str
+
+
+class VideoDetailOut(VideoOut):
+    language: str | None
+    windows: int
+    sentences: int
+    segments: list[SegmentOut]
+
+
+class IngestOptionsIn(_In):
+    """The options of ``atlas ingest``."""
+
+    title: str | None = Field(None, max_length=500, description="one target only")
+    video_id: str | None = Field(None, max_length=200, description="one target only")
+    url: str | None = Field(None, max_length=MAX_TARGET_CHARS)
+    channel: str | None = Field(None, max_length=500)
+    published: date | None = None
+    asr_model: str = Field("tiny.en", max_length=200)
+    force_asr: bool = False
+    since: date | None = None
+    max_items: int | None = Field(None, ge=1, le=10_000)
+    refresh: bool = False
+
+
+class IngestIn(_In):
+    targets: list[str] = Field(
+        min_length=1,
+        max_length=MAX_TARGETS,
+        description="http(s) URLs, or absolute paths inside the server's allowed directories",
+    )
+    options: IngestOptionsIn = Field(default_factory=IngestOptionsIn)  # type: ignore[arg-type]
+
+
+class OutcomeOut(BaseModel):
+    target: str
+    status: Literal["added", "replaced", "unchanged", "skipped", "failed"]
+    video_id: str | None
+    title: str | None
+    windows: int
+    message: str | None
+
+
+class StageOut(BaseModel):
+    target: str
+    stage: str = Field(description="read, download, transcribe, chunk, embed, index, ...")
+    done: float | None = None
+    total: float | None = None
+
+
+class ProgressOut(BaseModel):
+    targets_total: int
+    targets_finished: int
+    current: StageOut | None
+
+
+class JobOut(BaseModel):
+    id: str
+    state: JobState
+    targets: list[str]
+    created_at: float = Field(description="Unix time")
+    started_at: float | None
+    finished_at: float | None
+    progress: ProgressOut
+    outcomes: list[OutcomeOut]
+    error: ErrorDetail | None = Field(description="why the whole job failed, when it did")
+
+
+class AskIn(_In):
+    question: str = Field(min_length=1, max_length=MAX_QUESTION_CHARS)
+    generator: str | None = Field(None, max_length=200, description="default: the server's")
+    limit: int | None = Field(None, ge=1, le=MAX_ASK_LIMIT, description="moments to retrieve")
+    video: list[str] = Field(default_factory=list, max_length=100)
+    channel: list[str] = Field(default_factory=list, max_length=100)
+    after: date | None = None
+    before: date | None = None
+    fallback: bool = Field(False, description="fall back to an extractive answer if the model is missing")
+
+
+class CitationOut(HitOut):
+    number: int
+
+
+class AnswerSentenceOut(BaseModel):
+    text: str
+    citations: list[int]
+    supported: bool
+    support: float
+
+
+class AnswerOut(BaseModel):
+    question: str
+    answer: str
+    answered: bool
+    generator: str
+    sentences: list[AnswerSentenceOut]
+    citations: list[CitationOut]
+    dropped: list[str]
+
+
+class HealthOut(BaseModel):
+    status: Literal["ok"]
+    version: str
+    library: str
+    videos: int
+    windows: int
+    embedder: str | None
+    writes: Literal["token", "loopback", "disabled"] = Field(
+        description="token: writes need the bearer token; loopback: open to this machine; disabled: read-only"
+    )

@@ -1,0 +1,171 @@
+"""Who may write, and which local files the API may read. The model (docs/api.md, "Security model"):
+
+- Reads (search, list, show, ask, the page) are open to whoever can reach the port.
+- Writes (ingest, delete) need ``Authorization: Bearer $ATLAS_API_TOKEN`` when a token is set. With no token
+  they are allowed only on a server bound to loopback, and only for requests addressed to a loopback host
+  name (a DNS-rebinding page cannot pose as 127.0.0.1), with a JSON body (a cross-site form cannot send
+  one without a CORS preflight, which this server never grants). A server bound elsewhere with no token
+  starts, read-only: its writes answer 403 with the fix.
+- Local paths: the API ingests only paths inside the operator's allowed directories (``--allow-dir`` /
+  ``ATLAS_ALLOWED_DIRS``), checked after resolving symlinks and ``..``, for every file a folder expands to.
+  ``/media/{id}`` serves a file only if it is exactly the media file stored for that video, has a media
+  suffix, and lies inside an allowed directory too: a client never names a path, and a library imported
+  from elsewhere cannot point the server at other files.
+"""
+
+from __future__ import annotations
+
+import hmac
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from fastapi import Request
+
+from atlas.api.errors import AuthRequiredError, ForbiddenError, UnsupportedMediaError
+from atlas.config import ServeSettings, is_loopback
+from atlas.errors import NotFoundError, UserInputError
+from atlas.models import Video
+
+WriteMode = Literal["token", "loopback", "disabled"]
+
+_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
+_WEB_SCHEMES = ("http", "https")
+
+# What the page's player can play, by suffix (the transcript source pairs media files by these suffixes).
+MEDIA_TYPES: dict[str, str] = {
+    ".mp4": "video/mp4",
+    ".m4v": "video/mp4",
+    ".webm": "video/webm",
+    ".mkv": "video/x-matroska",
+    ".mov": "video/quicktime",
+    ".avi": "video/x-msvideo",
+    ".m4a": "audio/mp4",
+    ".mp3": "audio/mpeg",
+    ".opus": "audio/ogg",
+    ".ogg": "audio/ogg",
+    ".wav": "audio/wav",
+    ".flac": "audio/flac",
+}
+
+
+def is_url(target: str) -> bool:
+    return bool(_URL.match(target))
+
+
+def write_mode(serve: ServeSettings) -> WriteMode:
+    if serve.token:
+        return "token"
+    return "loopback" if serve.loopback else "disabled"
+
+
+def check_writer(request: Request, serve: ServeSettings) -> None:
+    """Raise unless this request may change the library (see the module docstring)."""
+    mode = write_mode(serve)
+    if mode == "token":
+        scheme, _, given = request.headers.get("authorization", "").partition(" ")
+        expected = serve.token or ""
+        # compare_digest: the time taken must not reveal how much of a guessed token was right.
+        if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), expected.encode()):
+            raise AuthRequiredError(
+                "this endpoint needs the API token",
+                hint="send the header 'Authorization: Bearer <token>' with the server's ATLAS_API_TOKEN",
+            )
+    elif mode == "disabled":
+        raise ForbiddenError(
+            f"writes are disabled: the server listens on {serve.host} and no API token is set",
+            hint="restart it with ATLAS_API_TOKEN set (and send it as a bearer token), or bind 127.0.0.1",
+        )
+    else:
+        host = request.headers.get("host", "")
+        name = host[1:].split("]", 1)[0] if host.startswith("[") else host.split(":", 1)[0]
+        if not is_loopback(name):
+            raise ForbiddenError(
+                f"writes without a token are only taken for a loopback host, not {host!r}",
+                hint=f"open the server as http://127.0.0.1:{serve.port}/ or set ATLAS_API_TOKEN",
+            )
+    if request.method in ("POST", "PUT", "PATCH"):
+        content_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+        if content_type != "application/json":
+            raise UnsupportedMediaError(
+                f"write requests need a JSON body, not {content_type or 'no content type'!r}",
+                hint="send the header 'Content-Type: application/json'",
+            )
+
+
+@dataclass(frozen=True, slots=True)
+class PathPolicy:
+    """Where the API may read local files: inside ``allowed`` (already resolved) and nowhere else."""
+
+    allowed: tuple[Path, ...]
+
+    def inside(self, path: Path) -> bool:
+        real = path.resolve()
+        return any(real == root or real.is_relative_to(root) for root in self.allowed)
+
+    def check_target(self, target: str) -> str:
+        """A web URL as given, or a local path resolved and inside an allowed directory."""
+        target = target.strip()
+        if not target:
+            raise UserInputError("an ingest target is empty", hint="give a URL or an absolute path")
+        if is_url(target):
+            if target.split("://", 1)[0].lower() not in _WEB_SCHEMES:
+                raise UserInputError(
+                    f"unsupported URL scheme in {target!r}", hint="give an http(s) URL or a local path"
+                )
+            return target
+        path = Path(target)
+        if not path.is_absolute():
+            raise UserInputError(
+                f"{target!r} is a relative path",
+                hint="give an absolute path: the server's working directory is not yours",
+            )
+        if not self.allowed:
+            raise ForbiddenError(
+                "this server ingests no local paths",
+                hint="the operator can allow a folder with: atlas serve --allow-dir DIR",
+            )
+        if not self.inside(path):
+            raise ForbiddenError(
+                f"{target!r} is outside the directories this server may read",
+                hint="move the file into an allowed folder, or restart atlas serve with --allow-dir",
+            )
+        return str(path.resolve())
+
+    def media_file(self, video: Video) -> Path:
+        """The playable file stored for ``video``; NotFound / Forbidden errors say why there is none."""
+        stored = video.extra.get("media_path") if isinstance(video.extra.get("media_path"), str) else None
+        if video.kind != "media":
+            raise NotFoundError(
+                f"video {video.video_id!r} has no local media file (it is a {video.kind})",
+                hint="only local media files play from this server",
+            )
+        path = Path(stored or video.source)
+        if path.suffix.lower() not in MEDIA_TYPES:
+            raise NotFoundError(
+                f"video {video.video_id!r} has no playable media file",
+                hint=f"playable suffixes: {' '.join(sorted(MEDIA_TYPES))}",
+            )
+        if not self.allowed or not self.inside(path):
+            raise ForbiddenError(
+                f"the media file of video {video.video_id!r} is outside the directories this server may read",
+                hint="restart atlas serve with --allow-dir naming the folder that holds it",
+            )
+        real = path.resolve()
+        if not real.is_file():
+            raise NotFoundError(
+                f"the media file of video {video.video_id!r} is missing",
+                hint="put the file back, or re-ingest the video",
+            )
+        return real
+
+
+def media_type(video: Video) -> str | None:
+    """``audio``/``video`` for a local media item, None for anything else (the page picks its player)."""
+    if video.kind != "media":
+        return None
+    stored = video.extra.get("media_path")
+    suffix = Path(stored if isinstance(stored, str) else video.source).suffix.lower()
+    mime = MEDIA_TYPES.get(suffix)
+    return mime.split("/", 1)[0] if mime else None

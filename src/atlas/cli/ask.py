@@ -1,0 +1,131 @@
+"""atlas ask: a long-form answer from the library's moments, streamed as it is written, then checked, with its
+sources (each a moment with its time and link). ``--json`` prints the Answer contract instead."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Annotated
+
+import typer
+
+from atlas.answer.service import NOT_GENERATED
+from atlas.cli.app import app
+from atlas.cli.common import (
+    AfterOpt,
+    BeforeOpt,
+    ChannelOpt,
+    EmbedderOpt,
+    JsonOpt,
+    LibraryOpt,
+    VideoOpt,
+    err,
+    open_library,
+    out,
+    search_filters,
+)
+from atlas.models import Answer, AnswerDone, AnswerToken, Citation, MomentsFound
+from atlas.search.links import format_moment
+
+
+@app.command()
+def ask(
+    question: Annotated[str, typer.Argument(help="What to ask the library.")],
+    generator: Annotated[
+        str | None,
+        typer.Option(
+            "--generator",
+            "-g",
+            help="llama-cpp (the bundled local model; default when installed), extractive (quotes the "
+            "moments, needs no model), openai-compatible, or a plugin's name.",
+            show_default=False,
+        ),
+    ] = None,
+    model: Annotated[
+        str | None,
+        typer.Option(
+            "--model",
+            help="A .gguf file (llama-cpp) or a model name (openai-compatible).",
+            show_default=False,
+        ),
+    ] = None,
+    base_url: Annotated[
+        str | None,
+        typer.Option(
+            "--base-url",
+            help="OpenAI-compatible API root, e.g. http://127.0.0.1:11434/v1 (key: $ATLAS_OPENAI_API_KEY).",
+            show_default=False,
+        ),
+    ] = None,
+    limit: Annotated[
+        int | None, typer.Option("--limit", "-n", help="Moments to read (default 6).", show_default=False)
+    ] = None,
+    fallback: Annotated[
+        bool, typer.Option("--fallback", help="If the generator fails, answer extractively instead.")
+    ] = False,
+    video: VideoOpt = None,
+    channel: ChannelOpt = None,
+    after: AfterOpt = None,
+    before: BeforeOpt = None,
+    as_json: JsonOpt = False,
+    library: LibraryOpt = None,
+    embedder: EmbedderOpt = None,
+) -> None:
+    """Answer a question from the library's moments; every sentence cites a moment with its time."""
+    filters = search_filters(video, channel, after, before)
+    with open_library(library, embedder) as lib:
+        if not lib.list_videos():
+            err.print("The library is empty: ingest something first, e.g. atlas ingest talk.vtt")
+        events = lib.ask_stream(
+            question,
+            generator=generator,
+            filters=filters,
+            limit=limit,
+            fallback=fallback,
+            model=model,
+            base_url=base_url,
+        )
+        if as_json:
+            answer = next(e.answer for e in events if isinstance(e, AnswerDone))
+            sys.stdout.write(json.dumps(answer.to_json()) + "\n")
+            return
+        draft: list[str] = []
+        for event in events:
+            if isinstance(event, MomentsFound) and event.citations:
+                err.print(f"[dim]Reading {len(event.citations)} moments…[/]")
+            elif isinstance(event, AnswerToken):
+                draft.append(event.text)
+                sys.stdout.write(event.text)
+                sys.stdout.flush()
+            elif isinstance(event, AnswerDone):
+                _print_answer(event.answer, "".join(draft))
+
+
+def _print_answer(answer: Answer, draft: str) -> None:
+    if draft and not draft.endswith("\n"):
+        sys.stdout.write("\n")
+    if not answer.answered:
+        if draft:
+            out.print()
+        out.print(answer.text, markup=False)
+        _print_sources("Closest moments", answer.citations)
+    else:
+        if " ".join(draft.split()) != " ".join(answer.text.split()):
+            removed = len(answer.dropped)
+            note = f", {removed} unsupported sentence{'s' * (removed != 1)} removed" if removed else ""
+            out.print(f"\n[bold]Checked answer[/] [dim](each sentence against its moments{note})[/]")
+            out.print(answer.text, markup=False)
+        cited = {n for s in answer.sentences for n in s.citations}
+        _print_sources("Sources", tuple(c for c in answer.citations if c.number in cited))
+    if answer.generator != NOT_GENERATED:
+        out.print(f"[dim]Written by {answer.generator}[/]")
+
+
+def _print_sources(heading: str, citations: tuple[Citation, ...]) -> None:
+    if not citations:
+        return
+    out.print(f"\n[bold]{heading}[/]")
+    for citation in citations:
+        hit = citation.hit
+        when = format_moment(hit.moment) if hit.video.timed else "untimed"
+        out.print(f"[{citation.number}] {hit.video.title} — {when} — {hit.url}", markup=False)

@@ -1,0 +1,52 @@
+"""atlas serve: the HTTP API and the web page, with uvicorn."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from atlas.cli.app import app
+from atlas.cli.common import EmbedderOpt, LibraryOpt, err
+from atlas.config import resolve_serve_settings, resolve_settings
+from atlas.errors import require
+
+
+@app.command()
+def serve(
+    host: Annotated[
+        str, typer.Option("--host", help="Address to listen on (loopback only by default).")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="Port to listen on.")] = 8000,
+    allow_dir: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--allow-dir",
+            help="A folder the API may ingest local files from and play media from (repeatable; "
+            "else $ATLAS_ALLOWED_DIRS).",
+            show_default=False,
+        ),
+    ] = None,
+    library: LibraryOpt = None,
+    embedder: EmbedderOpt = None,
+) -> None:
+    """Serve the web page and the HTTP API (OpenAPI docs at /docs).
+
+    Writes (ingest, delete) need $ATLAS_API_TOKEN as a bearer token, or with none set, a loopback --host."""
+    uvicorn: Any = require("uvicorn", extra="serve", purpose="atlas serve")
+    require("fastapi", extra="serve", purpose="atlas serve")
+    from atlas.api.app import create_app
+    from atlas.api.security import write_mode
+
+    settings = resolve_settings(library=library, embedder=embedder)
+    serve_settings = resolve_serve_settings(host=host, port=port, allowed_dirs=tuple(allow_dir or ()))
+    api = create_app(settings, serve_settings)
+    writes = {
+        "token": "writes need the bearer token",
+        "loopback": "writes open to this machine (no token set)",
+        "disabled": "read-only: set ATLAS_API_TOKEN to allow ingest and delete",
+    }[write_mode(serve_settings)]
+    shown_host = f"[{host}]" if ":" in host else host
+    err.print(f"Atlas serving {settings.library_dir} at http://{shown_host}:{port}/ ({writes})")
+    uvicorn.run(api, host=host, port=port, log_level="warning", server_header=False)

@@ -1,0 +1,54 @@
+"""The bundled local model (Qwen2.5 0.5B through llama.cpp) answering from a small real library embedded with
+the bundled MiniLM: every sentence it keeps cites a moment with a time and a link."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from atlas.answer import service
+from atlas.config import Settings
+from atlas.library import Library
+from atlas.models import AnswerDone, AnswerToken, MomentsFound
+from tests.conftest import SAMPLES
+
+pytestmark = [pytest.mark.slow, pytest.mark.real_model]
+
+LECTURE_LINES = 120  # the first ~5 minutes of the lecture, where the speaker introduces Gradescope
+
+
+@pytest.fixture(scope="module")
+def lecture(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Library]:
+    directory = tmp_path_factory.mktemp("ask-real")
+    lines = (SAMPLES / "berkeley-ai-rubric-lecture.whisper.txt").read_text().splitlines()
+    excerpt = directory / "gradescope-lecture.whisper.txt"
+    excerpt.write_text("\n".join(lines[:LECTURE_LINES]) + "\n")
+    with Library.open(Settings(library_dir=directory / "library")) as lib:
+        assert not lib.ingest([str(excerpt)]).failed
+        yield lib
+
+
+def test_bundled_model_streams_an_answer_whose_sentences_cite_timed_moments(lecture: Library) -> None:
+    events = list(lecture.ask_stream("What is Gradescope?", generator="llama-cpp", limit=2))
+    assert isinstance(events[0], MomentsFound) and isinstance(events[-1], AnswerDone)
+    tokens = [e for e in events if isinstance(e, AnswerToken)]
+    assert len(tokens) > 5  # streamed token by token, not in one piece
+    answer = events[-1].answer
+    assert answer.generator == "llama.cpp/qwen2.5-coder-0.5b-instruct-q4_k_m"
+    assert answer.answered, (answer.text, answer.dropped)
+    by_number = {c.number: c.hit for c in answer.citations}
+    for sentence in answer.sentences:
+        assert sentence.citations and sentence.supported and sentence.support >= 0.5
+        for number in sentence.citations:
+            hit = by_number[number]
+            assert hit.moment is not None and hit.window.start is not None and hit.window.end is not None
+            assert hit.window.start <= hit.moment <= hit.window.end
+            assert hit.url.endswith(f"#t={int(hit.moment)}")
+    assert any("gradescope" in s.text.lower() for s in answer.sentences)
+
+
+def test_a_question_about_something_else_is_not_answered(lecture: Library) -> None:
+    answer = lecture.ask("How do I bake banana bread with walnuts?", generator="llama-cpp")
+    assert not answer.answered and answer.text == service.OFF_TOPIC
+    assert answer.sentences == () and answer.generator == "none"

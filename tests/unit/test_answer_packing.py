@@ -1,0 +1,161 @@
+"""Packing: hits -> merged, de-duplicated passages that fit a generator's context (real SQLite store)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from atlas.answer.packing import MIN_SPAN_WORDS, gather_passages, pack, spans
+from atlas.answer.prompt import TEMPLATE_TOKENS_PER_MESSAGE, build_messages, render_passage
+from atlas.errors import UserInputError
+from atlas.library import Library
+from atlas.models import Hit
+from atlas.search.links import deep_link
+
+TOPICS = [
+    "GPU prices", "batch sizes", "spot instances", "model distillation", "audio codecs", "frame sampling",
+    "CPU inference", "cache layers", "queue depth", "cold starts", "memory limits", "network egress",
+]  # fmt: skip
+
+
+def _talk(path: Path, first_second: int = 0) -> Path:
+    """A timed transcript of 36 distinct sentences, 4 seconds each."""
+    cues = []
+    for i in range(36):
+        topic = TOPICS[i % len(TOPICS)]
+        start = first_second + 4 * i
+        text = f"Sentence {i} explains how {topic} change the monthly cloud bill in case {i}."
+        cues.append(f"{i + 1}\n{_srt(start)} --> {_srt(start + 4)}\n{text}\n")
+    path.write_text("\n".join(cues))
+    return path
+
+
+def _srt(seconds: int) -> str:
+    return f"00:{seconds // 60:02d}:{seconds % 60:02d},000"
+
+
+def _hit(lib: Library, video_id: str, window_index: int, sentence_offset: int = 0) -> Hit:
+    """A hit on a stored window, pinned to one of its sentences, as the search engine makes them."""
+    record = lib.get_record(video_id)
+    window = record.windows[window_index]
+    sentence = record.sentences[window.first_sentence + sentence_offset]
+    return Hit(
+        record.video,
+        window,
+        sentence.start,
+        sentence.text,
+        deep_link(record.video, sentence.start),
+        1.0,
+        position=sentence.position,
+    )
+
+
+@pytest.fixture
+def lib(fake_library: Library, tmp_path: Path) -> Library:
+    fake_library.ingest([str(_talk(tmp_path / "talk.srt")), str(_talk(tmp_path / "copy.srt"))])
+    assert len(fake_library.get_record("talk").windows) >= 6
+    return fake_library
+
+
+def test_touching_windows_of_one_video_become_one_passage(lib: Library) -> None:
+    windows = lib.get_record("talk").windows
+    assert windows[0].last_sentence >= windows[1].first_sentence  # consecutive windows overlap
+    question = lib.embedder.embed_query("spot instances")
+    hits = [_hit(lib, "talk", 1, 2), _hit(lib, "talk", 5), _hit(lib, "talk", 0)]
+    passages = gather_passages(hits, lib.index, question)
+    assert [p.number for p in passages] == [1, 2]
+    merged = passages[0]
+    assert merged.hit.moment == hits[0].moment  # the best-ranked hit's moment and link stay the citation's
+    assert merged.hit.url == hits[0].url
+    assert merged.hit.window.first_sentence == windows[0].first_sentence
+    assert merged.hit.window.last_sentence == windows[1].last_sentence
+    assert merged.hit.window.text == merged.text == " ".join(s.text for s in merged.sentences)
+    assert merged.hit.window.start == merged.sentences[0].start
+    assert merged.hit.window.end == merged.sentences[-1].end
+    assert len(merged.vectors) == len(merged.sentences)
+    assert passages[1].hit.window.first_sentence == windows[5].first_sentence
+
+
+def test_the_same_text_under_another_id_is_read_once(lib: Library) -> None:
+    question = lib.embedder.embed_query("spot instances")
+    hits = [_hit(lib, "talk", 2), _hit(lib, "copy", 2), _hit(lib, "copy", 5)]
+    passages = gather_passages(hits, lib.index, question)
+    assert [(p.hit.video.video_id, p.hit.window.first_sentence) for p in passages] == [
+        ("talk", hits[0].window.first_sentence),
+        ("copy", hits[2].window.first_sentence),
+    ]
+
+
+def test_relevance_is_the_best_span_cosine(lib: Library) -> None:
+    question = lib.embedder.embed_query("how do spot instances change the monthly cloud bill")
+    (passage,) = gather_passages([_hit(lib, "talk", 0)], lib.index, question)
+    best = max(float(v @ question) for _, _, v in spans(passage.sentences, passage.vectors))
+    assert passage.relevance == pytest.approx(best)
+
+
+def test_spans_grow_short_sentences_to_the_minimum(lib: Library) -> None:
+    (passage,) = gather_passages([_hit(lib, "talk", 0)], lib.index, lib.embedder.embed_query("x"))
+    for first, last, vector in spans(passage.sentences, passage.vectors, min_words=30):
+        words = sum(len(s.text.split()) for s in passage.sentences[first : last + 1])
+        assert words >= 30 or last == len(passage.sentences) - 1
+        assert np.linalg.norm(vector) == pytest.approx(1.0, abs=1e-5)
+    assert MIN_SPAN_WORDS <= 10
+
+
+def _words(text: str) -> int:
+    return len(text.split())
+
+
+def test_pack_fills_the_budget_in_ranking_order_and_renumbers(lib: Library) -> None:
+    question = "how do spot instances change the bill"
+    qvec = lib.embedder.embed_query(question)
+    candidates = gather_passages([_hit(lib, "talk", i) for i in (0, 3, 6)], lib.index, qvec)
+    everything = pack(
+        candidates, question=question, count_tokens=_words, context_tokens=5000, answer_tokens=100
+    )
+    assert [p.number for p in everything] == [1, 2, 3]
+    assert [p.text for p in everything] == [c.text for c in candidates]
+
+    # Room for the first passage and half of the second: the second is cut down, the third left out.
+    overhead = sum(_words(m.content) + TEMPLATE_TOKENS_PER_MESSAGE for m in build_messages(question, ()))
+    sizes = [_words(render_passage(p)) for p in candidates]
+    context = 100 + overhead + sizes[0] + 2 + sizes[1] // 2
+    squeezed = pack(
+        candidates, question=question, count_tokens=_words, context_tokens=context, answer_tokens=100
+    )
+    assert [p.number for p in squeezed] == [1, 2]
+    assert squeezed[0].text == candidates[0].text
+    assert len(squeezed[1].sentences) < len(candidates[1].sentences)
+    assert sum(_words(render_passage(p)) + 2 for p in squeezed) <= context - 100 - overhead
+
+
+def test_a_trimmed_passage_keeps_its_moment_and_matches_its_window(lib: Library) -> None:
+    question = "spot instances"
+    qvec = lib.embedder.embed_query(question)
+    hit = _hit(lib, "talk", 2, sentence_offset=3)
+    (candidate,) = gather_passages([hit], lib.index, qvec)
+    full = _words(render_passage(candidate))
+    (trimmed,) = pack(
+        [candidate], question=question, count_tokens=_words, context_tokens=full // 2 + 200, answer_tokens=10
+    )
+    assert len(trimmed.sentences) < len(candidate.sentences)
+    assert any(s.position == hit.position for s in trimmed.sentences)  # the moment's sentence survives
+    assert trimmed.hit.moment == hit.moment
+    window = trimmed.hit.window
+    assert window.text == trimmed.text and window.start == trimmed.sentences[0].start
+    assert (window.first_sentence, window.last_sentence) == (
+        trimmed.sentences[0].index,
+        trimmed.sentences[-1].index,
+    )
+    assert len(trimmed.vectors) == len(trimmed.sentences)
+
+
+def test_a_question_too_long_for_the_context_is_refused(lib: Library) -> None:
+    question = "why " * 400
+    candidates = gather_passages([_hit(lib, "talk", 0)], lib.index, lib.embedder.embed_query("why"))
+    with pytest.raises(
+        UserInputError, match=r"question takes .* tokens of the generator's 512-token context"
+    ):
+        pack(candidates, question=question, count_tokens=_words, context_tokens=512, answer_tokens=100)
