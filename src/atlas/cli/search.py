@@ -11,8 +11,20 @@ from rich.table import Table
 from rich.text import Text
 
 from atlas.cli.app import app
-from atlas.cli.common import EmbedderOpt, JsonOpt, LibraryOpt, err, iso_date, open_library, out
-from atlas.models import Hit, SearchFilters
+from atlas.cli.common import (
+    AfterOpt,
+    BeforeOpt,
+    ChannelOpt,
+    EmbedderOpt,
+    JsonOpt,
+    LibraryOpt,
+    VideoOpt,
+    err,
+    open_library,
+    out,
+    search_filters,
+)
+from atlas.models import Hit
 from atlas.search.engine import Mode
 from atlas.search.links import format_moment
 
@@ -21,26 +33,17 @@ from atlas.search.links import format_moment
 def search(
     query: Annotated[str, typer.Argument(help='What to find. "-" reads one query per line from stdin.')],
     limit: Annotated[int, typer.Option("--limit", "-n", help="Hits per query.")] = 10,
-    video: Annotated[
-        list[str] | None, typer.Option("--video", help="Only this video id (repeatable).")
-    ] = None,
-    channel: Annotated[
-        list[str] | None, typer.Option("--channel", help="Only this channel (repeatable).")
-    ] = None,
-    after: Annotated[str | None, typer.Option("--after", help="Published on or after YYYY-MM-DD.")] = None,
-    before: Annotated[str | None, typer.Option("--before", help="Published on or before YYYY-MM-DD.")] = None,
+    video: VideoOpt = None,
+    channel: ChannelOpt = None,
+    after: AfterOpt = None,
+    before: BeforeOpt = None,
     mode: Annotated[Mode, typer.Option("--mode", help="hybrid, keyword or vector.")] = "hybrid",
     as_json: JsonOpt = False,
     library: LibraryOpt = None,
     embedder: EmbedderOpt = None,
 ) -> None:
     """Search the library for a moment, by meaning and by keywords."""
-    filters = SearchFilters(
-        video_ids=tuple(video or ()),
-        channels=tuple(channel or ()),
-        after=iso_date(after, "--after"),
-        before=iso_date(before, "--before"),
-    )
+    filters = search_filters(video, channel, after, before)
     queries = [line.strip() for line in sys.stdin if line.strip()] if query == "-" else [query]
     with open_library(library, embedder) as lib:
         if not lib.list_videos():
