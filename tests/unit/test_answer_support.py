@@ -105,6 +105,17 @@ def test_an_uncited_sentence_cites_the_passage_that_supports_it() -> None:
     assert kept == [("Running models on CPUs cut the GPU bill.", (3,))]
 
 
+def test_a_copied_sentence_with_the_wrong_number_cites_the_passage_it_came_from() -> None:
+    # The bundled model quoted passage 3 word for word and numbered it [1]: grounded, mis-attributed.
+    kept, dropped = kept_and_dropped("Running models on CPUs cut the GPU bill [1].")
+    assert kept == [("Running models on CPUs cut the GPU bill.", (3,))] and dropped == []
+
+
+def test_a_wrong_number_is_not_repaired_for_an_unsupported_claim() -> None:
+    kept, dropped = kept_and_dropped("Spring tulip bulbs on CPUs lower the GPU bill [2].")
+    assert kept == [] and dropped == ["Spring tulip bulbs on CPUs lower the GPU bill [2]."]
+
+
 def test_a_true_sentence_that_does_not_touch_the_question_is_dropped() -> None:
     kept, dropped = kept_and_dropped("Thanks so much for listening [2].")
     assert kept == [] and dropped == ["Thanks so much for listening [2]."]

@@ -11,7 +11,8 @@ Two vetoes catch what those averages miss, the commonest ways small models go wr
     question, the passages or the sentence itself (Gradescope, Turnitin, GPT-4, NormConf).
 
 A sentence citing a number that was never given is dropped. A sentence written without any marker is kept
-only if one passage supports it on its own, and then cites that passage, so every shown sentence carries a
+only if one passage supports it on its own, and then cites that passage; so is a sentence whose citations do
+not support it but another passage clearly does (a mis-numbered quote), so every shown sentence carries a
 checked citation. A sentence that has nothing to do with the question (a speaker's "thanks for listening"
 copied from a passage) is dropped too, however well supported, and so is a question: it asserts nothing.
 """
@@ -38,6 +39,8 @@ COSINE_FLOOR, COSINE_CEILING = 0.15, 0.8
 # Sentences the bundled model copied from passages but that answer nothing ("Which is great.", "Thanks for
 # listening.") scored -0.07..0.06 against the question (MiniLM), sentences that answered 0.3 and up.
 MIN_QUESTION_COSINE = 0.15
+# Re-citing a sentence to a passage it did not name asks for clearer support than keeping a citation does.
+REPAIR_MARGIN = 0.1
 
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
 _NUMBER_WORDS = {
@@ -126,14 +129,25 @@ class SupportChecker:
             return None
         citations = draft.citations
         if not citations:
-            best = max(self._evidence, key=lambda n: self.score(draft.text, vector, (n,)), default=None)
+            best = self._best_single(draft.text, vector)
             if best is None:
                 return None
             citations = (best,)
         support = self.score(draft.text, vector, citations)
         if support < self._threshold:
-            return None
+            # Small models often copy a passage faithfully and then number it wrong. A sentence that one
+            # other passage clearly backs is grounded: cite that passage (never keep the wrong number).
+            best = self._best_single(draft.text, vector)
+            if best is None:
+                return None
+            repaired = self.score(draft.text, vector, (best,))
+            if repaired < self._threshold + REPAIR_MARGIN:
+                return None
+            citations, support = (best,), repaired
         return AnswerSentence(draft.text, citations, supported=True, support=support)
+
+    def _best_single(self, text: str, vector: Vector) -> int | None:
+        return max(self._evidence, key=lambda n: self.score(text, vector, (n,)), default=None)
 
 
 def names_in(texts: Iterable[str]) -> frozenset[str]:
