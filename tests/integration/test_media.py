@@ -13,7 +13,7 @@ import pytest
 from rich.console import Console
 
 from atlas.asr import transcription_stats
-from atlas.cli.ingest import _Bars, _progress_bars
+from atlas.cli.ingest import IngestBars, progress_bars
 from atlas.config import Settings
 from atlas.library import IngestReport, ItemOutcome, Library
 from atlas.models import SearchFilters
@@ -163,9 +163,9 @@ def test_sidecar_choice_and_folder_walk(tmp_path: Path) -> None:
 
 def test_progress_bars_show_stage_audio_seconds_and_eta() -> None:
     buffer = io.StringIO()
-    progress = _progress_bars(Console(file=buffer, force_terminal=True, width=160))
+    progress = progress_bars(Console(file=buffer, force_terminal=True, width=160))
     with progress:
-        bars = _Bars(progress, total=2)
+        bars = IngestBars(progress, total=2)
         bars.item_started("talk.mp4")
         bars.progress("talk.mp4", "transcribe", 0.0, 5400.0)
         time.sleep(0.05)
