@@ -92,12 +92,12 @@ def espeak_available() -> bool:
     return shutil.which("espeak-ng") is not None
 
 
-def speak(text: str, *, words_per_minute: int = 175) -> np.ndarray:
+def speak(text: str, *, voice: str = "en-us", words_per_minute: int = 175) -> np.ndarray:
     """espeak-ng's rendering of ``text``, leading and trailing silence trimmed, int16 at ESPEAK_RATE."""
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "speech.wav"
         subprocess.run(
-            ["espeak-ng", "-v", "en-us", "-s", str(words_per_minute), "-w", str(out), text],
+            ["espeak-ng", "-v", voice, "-s", str(words_per_minute), "-w", str(out), text],
             check=True,
             capture_output=True,
             timeout=60,
@@ -108,25 +108,41 @@ def speak(text: str, *, words_per_minute: int = 175) -> np.ndarray:
     return samples[loud[0] : loud[-1] + 1] if loud.size else samples
 
 
+@dataclass(frozen=True)
+class Utterance:
+    """One sentence of a recording: what is said, in which espeak-ng voice, how fast, after what silence."""
+
+    text: str
+    gap: float  # seconds of silence before it (after the lead-in, for the first)
+    voice: str = "en-us"
+    words_per_minute: int = 175
+
+
 def build_recording(
     texts: tuple[str, ...] | list[str], *, lead: float = 1.5, gap: float = 4.0, tail: float = 1.5
 ) -> Recording:
     """The sentences spoken one after another with ``gap`` seconds of silence between them."""
+    return build_utterances([Utterance(text, gap) for text in texts], lead=lead, tail=tail)
+
+
+def build_utterances(utterances: list[Utterance], *, lead: float = 1.5, tail: float = 1.5) -> Recording:
+    """Each utterance spoken by its voice at its speed, ``gap`` seconds after the previous one."""
     parts: list[np.ndarray] = [np.zeros(int(lead * ESPEAK_RATE), np.int16)]
     starts: list[float] = []
     ends: list[float] = []
     cursor = len(parts[0])
-    for index, text in enumerate(texts):
+    for index, utterance in enumerate(utterances):
         if index:
-            parts.append(np.zeros(int(gap * ESPEAK_RATE), np.int16))
+            parts.append(np.zeros(int(utterance.gap * ESPEAK_RATE), np.int16))
             cursor += len(parts[-1])
-        spoken = speak(text)
+        spoken = speak(utterance.text, voice=utterance.voice, words_per_minute=utterance.words_per_minute)
         starts.append(cursor / ESPEAK_RATE)
         parts.append(spoken)
         cursor += len(spoken)
         ends.append(cursor / ESPEAK_RATE)
     parts.append(np.zeros(int(tail * ESPEAK_RATE), np.int16))
-    return Recording(np.concatenate(parts), ESPEAK_RATE, tuple(texts), tuple(starts), tuple(ends))
+    texts = tuple(utterance.text for utterance in utterances)
+    return Recording(np.concatenate(parts), ESPEAK_RATE, texts, tuple(starts), tuple(ends))
 
 
 def silence(seconds: float) -> Recording:

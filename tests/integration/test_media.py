@@ -108,7 +108,7 @@ def test_paraphrase_lands_within_three_seconds(talk: Talk, ingested: Ingested) -
 def test_reingest_is_a_no_op_from_the_cache(talk: Talk, ingested: Ingested) -> None:
     assert [o.status for o in ingested.again.outcomes] == ["unchanged", "unchanged"]
     assert ingested.transcribed_between == 0  # the cached transcripts were used: Whisper never ran
-    assert ingested.second_run_seconds < 5.0  # transcribing these two files takes ~30 s
+    assert ingested.second_run_seconds < 5.0  # transcribing these two files takes ~10 s
     cached = list((ingested.library.settings.library_dir / "cache" / "transcripts").glob("*.json"))
     assert len(cached) == 2  # one per file (same audio, but a WAV and an MP4 are different files)
 

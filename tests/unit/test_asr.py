@@ -8,19 +8,21 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 import tracemalloc
 import wave
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from atlas.asr.audio import probe, stream_audio
-from atlas.asr.base import SAMPLE_RATE
+from atlas.asr.base import SAMPLE_RATE, Audio, ChunkTranscription
 from atlas.asr.cache import TranscriptCache
-from atlas.asr.chunks import chunk_at_pauses, quietest_point
-from atlas.asr.faster_whisper import load_transcriber
+from atlas.asr.chunks import CHUNK_SECONDS, balanced_chunk_seconds, chunk_at_pauses, quietest_point
+from atlas.asr.faster_whisper import MAX_WORKERS, load_transcriber, worker_threads
 from atlas.asr.models import join_split_model, resolve_model
 from atlas.asr.pipeline import transcribe_stream
 from atlas.errors import SourceError
@@ -67,6 +69,102 @@ def test_chunks_hold_every_sample_once_and_cut_in_pauses() -> None:
     for chunk in chunks[1:]:  # each seam sits in a quiet stretch: no noise burst is cut in two
         seam = audio[chunk.start_sample - 800 : chunk.start_sample + 800]
         assert float(np.abs(seam).max()) < 0.05
+
+
+def test_balanced_chunks_give_each_worker_an_equal_share() -> None:
+    """A file is cut into a multiple of the worker count: every chunk but the last between the even share
+    and the limit, the last no longer than the limit (never a sliver left over)."""
+    pattern = [(length, loud) for n in range(200) for length, loud in ((2.0 + n % 3, True), (0.6, False))]
+    audio = speechlike(pattern)  # ~12 minutes of bursts and pauses
+    total = len(audio) / SAMPLE_RATE
+    for workers, chunk_seconds, expected in ((2, CHUNK_SECONDS, 2), (3, CHUNK_SECONDS, 3), (2, 200.0, 6)):
+        limit = balanced_chunk_seconds(total, workers, chunk_seconds=chunk_seconds)
+        assert limit <= chunk_seconds
+        chunks = list(chunk_at_pauses(np.array_split(audio, 500), chunk_seconds=limit))
+        lengths = [c.duration for c in chunks]
+        assert len(chunks) == expected, (workers, lengths)
+        assert all(total / expected - 0.1 <= length <= limit for length in lengths[:-1]), (limit, lengths)
+        assert lengths[-1] <= limit
+        assert np.array_equal(np.concatenate([c.samples for c in chunks]), audio)
+    assert balanced_chunk_seconds(total, 1) == CHUNK_SECONDS  # one worker: chunks only bound memory
+    assert balanced_chunk_seconds(None, 2) == CHUNK_SECONDS  # unknown length: the same
+    assert balanced_chunk_seconds(40.0, 2) == 60.0  # a short clip stays whole: a new context costs more
+
+
+def test_threads_become_single_thread_workers() -> None:
+    assert worker_threads(2) == (2, 1)
+    assert worker_threads(1) == (1, 1)
+    assert worker_threads(2 * MAX_WORKERS) == (MAX_WORKERS, 2)
+    assert worker_threads(2, workers=1) == (1, 2)  # one model on every thread: the old default
+
+
+class ScriptedTranscriber:
+    """A stand-in recogniser for the scheduling around it: hears one segment per chunk (its text: the chunk's
+    sample count), takes longest over the first chunk so that later ones finish first, and records how many
+    calls ran at once and which language each was given."""
+
+    name = "scripted"
+
+    def __init__(self, workers: int, *, fail_on_call: int | None = None) -> None:
+        self.workers = workers
+        self.language: str | None = None
+        self.languages: list[str | None] = []
+        self.fail_on_call = fail_on_call
+        self.running = self.most_at_once = 0
+        self._lock = threading.Lock()
+
+    def transcribe(self, audio: Audio, *, language: str | None = None) -> ChunkTranscription:
+        with self._lock:
+            call = len(self.languages)
+            self.languages.append(language)
+        return ChunkTranscription(language or "xx", self._segments(audio, call))
+
+    def _segments(self, audio: Audio, call: int) -> Iterator[Segment]:
+        with self._lock:
+            self.running += 1
+            self.most_at_once = max(self.most_at_once, self.running)
+        try:
+            time.sleep(0.3 if call == 0 else 0.02)
+            if call == self.fail_on_call:
+                raise RuntimeError("decoder exploded")
+            yield Segment(str(len(audio)), 0.5, len(audio) / SAMPLE_RATE, (Word(str(len(audio)), 0.5, 1.0),))
+        finally:
+            with self._lock:
+                self.running -= 1
+
+
+def test_chunks_run_side_by_side_and_come_back_in_order(tmp_path: Path) -> None:
+    """Chunks go to the workers at once (never more than one each) and later ones may finish first, yet the
+    transcript is in audio order with every time shifted by its chunk's offset; the first chunk's language
+    is used for the rest; progress only grows and ends at the file's length."""
+    path = tone_wav(tmp_path / "tone.wav", 600)
+    transcriber = ScriptedTranscriber(workers=2)
+    seen: list[float] = []
+    options = SourceOptions(progress=lambda stage, done, total: seen.append(done))
+
+    transcript = transcribe_stream(path, transcriber, options, chunk_seconds=100.0)
+
+    lengths = [int(s.text) / SAMPLE_RATE for s in transcript.segments]
+    assert len(lengths) >= 6 and sum(lengths) == pytest.approx(600, abs=0.1)  # chunks of at most 100 s
+    offset = 0.0
+    for segment, length in zip(transcript.segments, lengths, strict=True):
+        assert segment.start == pytest.approx(offset + 0.5, abs=1e-3)
+        assert segment.words[0].start == pytest.approx(offset + 0.5, abs=1e-3)
+        offset += length
+    assert transcriber.most_at_once == 2
+    assert transcriber.languages[0] is None and set(transcriber.languages[1:]) == {"xx"}
+    assert transcript.language == "xx"
+    assert seen == sorted(seen) and seen[-1] == pytest.approx(600.0, abs=0.1)
+
+
+def test_a_failing_chunk_fails_the_file_without_waiting_for_the_rest(tmp_path: Path) -> None:
+    """An error in a worker (a broken decoder, memory) is raised in the caller's thread as it happened."""
+    path = tone_wav(tmp_path / "tone.wav", 600)
+    transcriber = ScriptedTranscriber(workers=2, fail_on_call=1)
+    with pytest.raises(RuntimeError, match="decoder exploded"):
+        transcribe_stream(path, transcriber, SourceOptions(), chunk_seconds=100.0)
+    assert len(transcriber.languages) <= 3  # stopped at the failure: no more chunks were started
+    assert transcriber.running == 0  # and no worker is left running
 
 
 def tone_wav(path: Path, seconds: int, rate: int = 22_050) -> Path:
@@ -248,4 +346,8 @@ def test_model_loads_once_per_process_and_defaults_to_all_cores() -> None:
     default = load_transcriber("tiny.en")
     assert load_transcriber("tiny.en", threads=os.cpu_count()).model is default.model
     assert load_transcriber("tiny.en", word_timestamps=False, vad=False).model is default.model
-    assert default.name == "faster-whisper/tiny.en"
+    assert default.name == "faster-whisper/tiny.en" and default.language == "en"
+    assert default.workers == worker_threads(os.cpu_count() or 1)[0]
+    two = load_transcriber("tiny.en", threads=2)
+    whole = load_transcriber("tiny.en", threads=2, workers=1)  # the old default: one model on both threads
+    assert (two.workers, whole.workers) == (2, 1) and whole.model is not two.model

@@ -1,7 +1,7 @@
 """What a speech recogniser provides: timed segments (with word times) for one piece of audio.
 
-The pipeline (``atlas.asr.pipeline``) decodes a file in bounded chunks and hands each chunk to a
-``Transcriber``; the transcriber knows nothing about files, caches or chunk offsets.
+The pipeline (``atlas.asr.pipeline``) decodes a file in bounded chunks and hands them to a ``Transcriber``,
+as many at once as it has workers; the transcriber knows nothing about files, caches or chunk offsets.
 """
 
 from __future__ import annotations
@@ -31,6 +31,8 @@ class ChunkTranscription:
 
 class Transcriber(Protocol):
     name: str  # e.g. "faster-whisper/tiny.en"; transcripts record it as origin "asr:<name>"
+    workers: int  # how many ``transcribe`` calls may run at once, each in its own thread
+    language: str | None  # the language of every transcription when the model fixes it (English-only: "en")
 
     def transcribe(self, audio: Audio, *, language: str | None = None) -> ChunkTranscription:
         """Transcribe 16 kHz mono audio; ``language`` None means detect it (English-only models say "en")."""

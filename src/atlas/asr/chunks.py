@@ -6,10 +6,14 @@ punctuation moved, a hallucinated tail), so a merge by text or by time either do
 where the audio is quietest gives every sample to exactly one chunk, so a word can only be transcribed once,
 and a word is never cut in half as long as the search span holds a pause (running speech pauses every few
 seconds; the span is 30 s). Time offsets stay exact because they are counted in samples.
+
+Chunks are transcribed side by side, one per worker; ``balanced_chunk_seconds`` sizes them so that every
+worker gets the same share of a file (two chunks for a 7-minute talk on two cores, not one).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
@@ -20,6 +24,7 @@ from atlas.asr.base import SAMPLE_RATE, Audio
 CHUNK_SECONDS = 600.0  # 10 minutes of 16 kHz float32 is 38 MB: memory stays flat however long the file
 SEARCH_SECONDS = 30.0  # look for the quietest point in the last 30 s before the chunk limit
 FRAME_SECONDS = 0.02
+MIN_CHUNK_SECONDS = 60.0  # each chunk restarts Whisper's running context: not worth it for less
 SMOOTH_SECONDS = 0.3  # a pause must be this long to count: the gap between words, not a plosive's silence
 
 
@@ -84,3 +89,22 @@ def chunk_at_pauses(
             pending, pending_samples = [buffer[cut:].copy()], len(buffer) - cut  # drop the big buffer
     if pending_samples:
         yield AudioChunk(start, np.concatenate(pending))
+
+
+def balanced_chunk_seconds(
+    total: float | None,
+    workers: int,
+    *,
+    chunk_seconds: float = CHUNK_SECONDS,
+    search_seconds: float = SEARCH_SECONDS,
+    min_seconds: float = MIN_CHUNK_SECONDS,
+) -> float:
+    """The chunk limit that splits a ``total``-second file into a multiple of ``workers`` chunks of about
+    equal length, none over ``chunk_seconds``: workers that transcribe chunks side by side finish together.
+    Each cut falls in the last ``search_seconds`` before the limit, so the limit is the even share plus that
+    span: every chunk but the last is between the share and the limit, and the last takes what is left."""
+    if not total or workers <= 1:
+        return chunk_seconds
+    search = min(search_seconds, chunk_seconds / 2)  # as chunk_at_pauses narrows it
+    count = workers * math.ceil(total / (workers * (chunk_seconds - search)))
+    return min(chunk_seconds, max(min_seconds, total / count + search))
