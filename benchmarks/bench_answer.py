@@ -104,13 +104,13 @@ def open_library(samples: Path, directory: Path) -> Library:
 
 
 def run(lib: Library, question: Question, generator: str, limit: int | None) -> Result:
-    from atlas.models import AnswerDone, AnswerToken
+    from atlas.models import AnswerDone, AnswerToken, AskOptions
 
     start = time.perf_counter()
     first = last = start
     pieces = 0
     answer = None
-    for event in lib.ask_stream(question.question, generator=generator, limit=limit):
+    for event in lib.ask_stream(question.question, AskOptions(generator=generator, limit=limit)):
         if isinstance(event, AnswerToken):
             last = time.perf_counter()
             first = last if pieces == 0 else first

@@ -17,7 +17,7 @@ from atlas.embedding.base import Embedder
 from atlas.embedding.registry import create_embedder, embedder_id_for, embedder_name_for
 from atlas.errors import LibraryMismatchError, NotFoundError, SourceError
 from atlas.index.base import Index, IndexIdentity, VideoRecord, segments_to_json
-from atlas.models import Answer, AnswerEvent, Hit, SearchFilters, Video
+from atlas.models import Answer, AnswerEvent, AskOptions, Hit, SearchFilters, Video
 from atlas.search.engine import Mode, SearchEngine
 from atlas.sources.base import Ingestible, ProgressFn, SourceFailure, SourceOptions, SourceSkipped
 from atlas.sources.registry import all_sources, expand_targets, resolve
@@ -309,58 +309,19 @@ class Library:
 
     # -- ask ------------------------------------------------------------------------------------------------
 
-    def ask(
-        self,
-        question: str,
-        *,
-        generator: str | None = None,
-        filters: SearchFilters | None = None,
-        limit: int | None = None,
-        fallback: bool = False,
-        model: str | None = None,
-        base_url: str | None = None,
-    ) -> Answer:
+    def ask(self, question: str, options: AskOptions | None = None) -> Answer:
         """A long-form answer from the library's moments, every sentence citing one (``answered`` is False,
-        and the text says why, when the library holds no answer). ``generator``/``model``/``base_url``
-        override ``settings.answer`` for this call; ``limit`` is how many moments to read; ``fallback``
-        answers extractively when the generator fails."""
+        and the text says why, when the library holds no answer). ``options`` override ``settings.answer``
+        for this call (generator, model, moments to read, filters, extractive fallback)."""
         from atlas.answer import service
 
-        return service.ask(
-            self,
-            question,
-            generator=generator,
-            filters=filters,
-            limit=limit,
-            fallback=fallback,
-            model=model,
-            base_url=base_url,
-        )
+        return service.ask(self, question, options or AskOptions())
 
-    def ask_stream(
-        self,
-        question: str,
-        *,
-        generator: str | None = None,
-        filters: SearchFilters | None = None,
-        limit: int | None = None,
-        fallback: bool = False,
-        model: str | None = None,
-        base_url: str | None = None,
-    ) -> Iterator[AnswerEvent]:
+    def ask_stream(self, question: str, options: AskOptions | None = None) -> Iterator[AnswerEvent]:
         """``ask`` as events: ``MomentsFound``, then ``AnswerToken`` as generated, then ``AnswerDone``."""
         from atlas.answer import service
 
-        return service.ask_stream(
-            self,
-            question,
-            generator=generator,
-            filters=filters,
-            limit=limit,
-            fallback=fallback,
-            model=model,
-            base_url=base_url,
-        )
+        return service.ask_stream(self, question, options or AskOptions())
 
 
 def _progress_for(observer: IngestObserver, target: str) -> ProgressFn:

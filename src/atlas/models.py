@@ -108,6 +108,18 @@ class SearchFilters:
 
 
 @dataclass(frozen=True, slots=True)
+class AskOptions:
+    """How one question is answered; None keeps the library's answer settings (``AnswerSettings``)."""
+
+    generator: str | None = None  # "llama-cpp", "extractive", "openai-compatible" or a plugin's name
+    model: str | None = None  # a .gguf file (llama-cpp) or a model name (openai-compatible)
+    base_url: str | None = None  # an OpenAI-compatible API root
+    limit: int | None = None  # how many moments to read
+    filters: SearchFilters | None = None
+    fallback: bool = False  # answer extractively when the generator fails
+
+
+@dataclass(frozen=True, slots=True)
 class Hit:
     """One search result: a window of a video, pinned to the second a player should jump to."""
 

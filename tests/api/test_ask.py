@@ -11,6 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from atlas.library import Library
+from atlas.models import AskOptions
 from tests.api.conftest import ingest
 
 pytestmark = pytest.mark.skipif(
@@ -56,7 +57,7 @@ def test_plain_json_answer_matches_the_library(loaded: TestClient) -> None:
     body = response.json()
     assert set(body) == ANSWER_KEYS
     library = loaded.app.state.atlas.library  # type: ignore[attr-defined]
-    assert body == library.ask(QUESTION, generator="extractive").to_json()
+    assert body == library.ask(QUESTION, AskOptions(generator="extractive")).to_json()
     assert body["answered"] and body["citations"]
     assert body["citations"][0]["video_id"] == "garden-show"
     assert body["citations"][0]["moment"] == 5.0

@@ -10,7 +10,7 @@ import pytest
 from atlas.answer import service
 from atlas.errors import UserInputError
 from atlas.library import Library
-from atlas.models import AnswerDone, AnswerToken, MomentsFound, SearchFilters
+from atlas.models import AnswerDone, AnswerToken, AskOptions, MomentsFound, SearchFilters
 from tests.conftest import SAMPLES
 
 WHISPER = SAMPLES / "berkeley-ai-rubric-lecture.whisper.txt"
@@ -26,7 +26,7 @@ def lib(fake_library: Library) -> Library:
 
 
 def test_every_sentence_cites_a_timed_moment_with_a_link(lib: Library) -> None:
-    answer = lib.ask(QUESTION, generator="extractive")
+    answer = lib.ask(QUESTION, AskOptions(generator="extractive"))
     assert answer.answered and answer.generator == "extractive" and answer.dropped == ()
     assert answer.sentences and all(s.citations and s.supported for s in answer.sentences)
     by_number = {c.number: c.hit for c in answer.citations}
@@ -44,7 +44,7 @@ def test_every_sentence_cites_a_timed_moment_with_a_link(lib: Library) -> None:
 
 
 def test_the_json_contract(lib: Library) -> None:
-    payload = lib.ask(QUESTION, generator="extractive").to_json()
+    payload = lib.ask(QUESTION, AskOptions(generator="extractive")).to_json()
     assert set(payload) == {
         "question",
         "answer",
@@ -60,7 +60,7 @@ def test_the_json_contract(lib: Library) -> None:
 
 
 def test_stream_order_moments_then_tokens_then_the_checked_answer(lib: Library) -> None:
-    events = list(lib.ask_stream(QUESTION, generator="extractive", limit=3))
+    events = list(lib.ask_stream(QUESTION, AskOptions(generator="extractive", limit=3)))
     assert isinstance(events[0], MomentsFound) and isinstance(events[-1], AnswerDone)
     tokens = events[1:-1]
     assert tokens and all(isinstance(e, AnswerToken) for e in tokens)
@@ -71,7 +71,7 @@ def test_stream_order_moments_then_tokens_then_the_checked_answer(lib: Library) 
 
 
 def test_an_empty_library_has_no_moments(fake_library: Library) -> None:
-    events = list(fake_library.ask_stream(QUESTION, generator="extractive"))
+    events = list(fake_library.ask_stream(QUESTION, AskOptions(generator="extractive")))
     assert [type(e) for e in events] == [MomentsFound, AnswerDone]
     answer = events[-1].answer  # type: ignore[union-attr]
     assert not answer.answered and answer.text == service.NO_MOMENTS and answer.citations == ()
@@ -80,8 +80,7 @@ def test_an_empty_library_has_no_moments(fake_library: Library) -> None:
 def test_filters_restrict_the_moments(lib: Library) -> None:
     answer = lib.ask(
         "how can we save money on GPUs",
-        generator="extractive",
-        filters=SearchFilters(video_ids=("normconf-ml-cost-talk",)),
+        AskOptions(generator="extractive", filters=SearchFilters(video_ids=("normconf-ml-cost-talk",))),
     )
     assert answer.citations and {c.hit.video.video_id for c in answer.citations} == {"normconf-ml-cost-talk"}
     assert all(c.hit.moment is None and "#t=" not in c.hit.url for c in answer.citations)  # untimed, said so
@@ -101,15 +100,15 @@ def test_bad_input_is_refused_with_one_line(
     lib: Library, question: str, options: dict[str, object], message: str
 ) -> None:
     with pytest.raises(UserInputError, match=message) as info:
-        lib.ask(question, **options)  # type: ignore[arg-type]
+        lib.ask(question, AskOptions(**options))  # type: ignore[arg-type]
     assert "\n" not in info.value.one_line() and info.value.hint
 
 
 def test_a_missing_model_file_fails_unless_fallback(lib: Library, tmp_path: Path) -> None:
     missing = str(tmp_path / "nowhere.gguf")
     with pytest.raises(UserInputError, match="does not exist"):
-        lib.ask(QUESTION, generator="llama-cpp", model=missing)
-    answer = lib.ask(QUESTION, generator="llama-cpp", model=missing, fallback=True)
+        lib.ask(QUESTION, AskOptions(generator="llama-cpp", model=missing))
+    answer = lib.ask(QUESTION, AskOptions(generator="llama-cpp", model=missing, fallback=True))
     assert answer.answered and answer.generator.startswith("extractive (fallback: llama-cpp failed")
     assert "does not exist" in answer.generator
 
@@ -118,4 +117,4 @@ def test_stream_refuses_bad_input_before_the_first_event(lib: Library) -> None:
     with pytest.raises(UserInputError, match="the question is empty"):
         lib.ask_stream("  ")  # no iteration needed: an HTTP face can answer 400 before streaming
     with pytest.raises(UserInputError, match="unknown generator"):
-        lib.ask_stream(QUESTION, generator="gpt-17")
+        lib.ask_stream(QUESTION, AskOptions(generator="gpt-17"))

@@ -20,7 +20,7 @@ from atlas.answer.openai_compatible import OpenAICompatibleGenerator
 from atlas.config import AnswerSettings, Settings
 from atlas.errors import GeneratorError, UserInputError
 from atlas.library import Library
-from atlas.models import AnswerDone, AnswerToken, MomentsFound
+from atlas.models import AnswerDone, AnswerToken, AskOptions, MomentsFound
 from tests.conftest import SAMPLES
 
 EXCERPT = re.compile(r'^\[(\d+)\] "[^"]*", [^:]+(?::\d\d)*: (.+)$', re.MULTILINE)
@@ -186,7 +186,7 @@ def test_library_answers_through_the_endpoint_with_cited_timed_moments(
     timed_library: Library, server: FakeServer
 ) -> None:
     answer = timed_library.ask(
-        QUESTION, generator="openai-compatible", base_url=server.url, model="fake-model"
+        QUESTION, AskOptions(generator="openai-compatible", base_url=server.url, model="fake-model")
     )
     assert answer.answered and answer.generator == "openai-compatible/fake-model"
     assert answer.sentences and all(s.citations for s in answer.sentences)
@@ -204,8 +204,8 @@ def test_generator_failure_falls_back_to_extractive_only_when_asked(
 ) -> None:
     options: dict[str, Any] = {"generator": "openai-compatible", "base_url": closed_port_url, "model": "m"}
     with pytest.raises(GeneratorError):
-        timed_library.ask(QUESTION, **options)
-    events = list(timed_library.ask_stream(QUESTION, fallback=True, **options))
+        timed_library.ask(QUESTION, AskOptions(**options))
+    events = list(timed_library.ask_stream(QUESTION, AskOptions(fallback=True, **options)))
     assert isinstance(events[0], MomentsFound) and isinstance(events[-1], AnswerDone)
     assert any(isinstance(e, AnswerToken) for e in events)
     answer = events[-1].answer
@@ -219,7 +219,7 @@ def test_a_failure_mid_answer_falls_back_after_what_was_streamed(
     server.mode = "dies-mid-answer"
     events = list(
         timed_library.ask_stream(
-            QUESTION, generator="openai-compatible", base_url=server.url, model="m", fallback=True
+            QUESTION, AskOptions(generator="openai-compatible", base_url=server.url, model="m", fallback=True)
         )
     )
     tokens = [e.text for e in events if isinstance(e, AnswerToken)]
@@ -236,5 +236,5 @@ def test_a_question_too_long_for_the_context_is_refused(
     with Library.open(small) as lib:
         question = "What is Gradescope " + "and why does it matter " * 40
         with pytest.raises(UserInputError, match="question takes"):
-            lib.ask(question[:900], generator="openai-compatible", base_url=server.url, model="m")
+            lib.ask(question[:900], AskOptions(generator="openai-compatible", base_url=server.url, model="m"))
     assert server.requests == []  # refused before anything was sent

@@ -10,7 +10,7 @@ import pytest
 from atlas.answer import service
 from atlas.config import Settings
 from atlas.library import Library
-from atlas.models import AnswerDone, AnswerToken, MomentsFound
+from atlas.models import AnswerDone, AnswerToken, AskOptions, MomentsFound
 from tests.conftest import SAMPLES
 
 pytestmark = [pytest.mark.slow, pytest.mark.real_model]
@@ -30,7 +30,7 @@ def lecture(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Library]:
 
 
 def test_bundled_model_streams_an_answer_whose_sentences_cite_timed_moments(lecture: Library) -> None:
-    events = list(lecture.ask_stream("What is Gradescope?", generator="llama-cpp", limit=2))
+    events = list(lecture.ask_stream("What is Gradescope?", AskOptions(generator="llama-cpp", limit=2)))
     assert isinstance(events[0], MomentsFound) and isinstance(events[-1], AnswerDone)
     tokens = [e for e in events if isinstance(e, AnswerToken)]
     assert len(tokens) > 5  # streamed token by token, not in one piece
@@ -49,6 +49,6 @@ def test_bundled_model_streams_an_answer_whose_sentences_cite_timed_moments(lect
 
 
 def test_a_question_about_something_else_is_not_answered(lecture: Library) -> None:
-    answer = lecture.ask("How do I bake banana bread with walnuts?", generator="llama-cpp")
+    answer = lecture.ask("How do I bake banana bread with walnuts?", AskOptions(generator="llama-cpp"))
     assert not answer.answered and answer.text == service.OFF_TOPIC
     assert answer.sentences == () and answer.generator == "none"

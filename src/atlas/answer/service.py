@@ -24,7 +24,16 @@ from atlas.answer.support import SupportChecker
 from atlas.config import AnswerSettings
 from atlas.embedding.base import Embedder
 from atlas.errors import AtlasError, UserInputError
-from atlas.models import Answer, AnswerDone, AnswerEvent, AnswerToken, Citation, MomentsFound, SearchFilters
+from atlas.models import (
+    Answer,
+    AnswerDone,
+    AnswerEvent,
+    AnswerToken,
+    AskOptions,
+    Citation,
+    MomentsFound,
+    SearchFilters,
+)
 from atlas.search.engine import MAX_QUERY_CHARS
 
 if TYPE_CHECKING:
@@ -55,52 +64,22 @@ OFF_QUESTION = (
 NOT_GENERATED = "none"
 
 
-def ask(
-    library: Library,
-    question: str,
-    *,
-    generator: str | None = None,
-    filters: SearchFilters | None = None,
-    limit: int | None = None,
-    fallback: bool = False,
-    model: str | None = None,
-    base_url: str | None = None,
-) -> Answer:
+def ask(library: Library, question: str, options: AskOptions) -> Answer:
     """``ask_stream`` run to its end."""
-    events = ask_stream(
-        library,
-        question,
-        generator=generator,
-        filters=filters,
-        limit=limit,
-        fallback=fallback,
-        model=model,
-        base_url=base_url,
-    )
-    for event in events:
+    for event in ask_stream(library, question, options):
         if isinstance(event, AnswerDone):
             return event.answer
     raise AssertionError("ask_stream always ends with AnswerDone")  # pragma: no cover
 
 
-def ask_stream(
-    library: Library,
-    question: str,
-    *,
-    generator: str | None = None,
-    filters: SearchFilters | None = None,
-    limit: int | None = None,
-    fallback: bool = False,
-    model: str | None = None,
-    base_url: str | None = None,
-) -> Iterator[AnswerEvent]:
+def ask_stream(library: Library, question: str, options: AskOptions) -> Iterator[AnswerEvent]:
     """The events of one answer. Bad input (an empty question, a misspelt generator) raises here, before the
     first event, so an HTTP face can answer 400 instead of opening a stream."""
     question = " ".join(question.split())
-    _validate(question, limit)
-    settings = _settings(library, generator=generator, model=model, base_url=base_url, limit=limit)
+    _validate(question, options.limit)
+    settings = _settings(library, options)
     generator_name(settings)
-    return _events(library, question, settings, filters, fallback)
+    return _events(library, question, settings, options.filters, options.fallback)
 
 
 def _events(
@@ -168,20 +147,16 @@ def _validate(question: str, limit: int | None) -> None:
         )
 
 
-def _settings(
-    library: Library, *, generator: str | None, model: str | None, base_url: str | None, limit: int | None
-) -> AnswerSettings:
+def _settings(library: Library, options: AskOptions) -> AnswerSettings:
     """The library's answer settings (resolved from the environment at the edge) with this call's choices."""
     settings = library.settings.answer
-    changes: dict[str, object] = {}
-    if generator is not None:
-        changes["generator"] = generator
-    if model is not None:
-        changes["model"] = model
-    if base_url is not None:
-        changes["base_url"] = base_url
-    if limit is not None:
-        changes["moments"] = limit
+    chosen = {
+        "generator": options.generator,
+        "model": options.model,
+        "base_url": options.base_url,
+        "moments": options.limit,
+    }
+    changes: dict[str, object] = {name: value for name, value in chosen.items() if value is not None}
     if settings.threads is None and library.settings.threads is not None:
         changes["threads"] = library.settings.threads
     return settings.with_(**changes) if changes else settings

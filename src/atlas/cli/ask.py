@@ -24,7 +24,7 @@ from atlas.cli.common import (
     out,
     search_filters,
 )
-from atlas.models import Answer, AnswerDone, AnswerToken, Citation, MomentsFound
+from atlas.models import Answer, AnswerDone, AnswerToken, AskOptions, Citation, MomentsFound
 from atlas.search.links import format_moment
 
 
@@ -73,18 +73,11 @@ def ask(
 ) -> None:
     """Answer a question from the library's moments; every sentence cites a moment with its time."""
     filters = search_filters(video, channel, after, before)
+    options = AskOptions(generator, model, base_url, limit, filters, fallback)
     with open_library(library, embedder) as lib:
         if not lib.list_videos():
             err.print("The library is empty: ingest something first, e.g. atlas ingest talk.vtt")
-        events = lib.ask_stream(
-            question,
-            generator=generator,
-            filters=filters,
-            limit=limit,
-            fallback=fallback,
-            model=model,
-            base_url=base_url,
-        )
+        events = lib.ask_stream(question, options)
         if as_json:
             answer = next(e.answer for e in events if isinstance(e, AnswerDone))
             sys.stdout.write(json.dumps(answer.to_json()) + "\n")

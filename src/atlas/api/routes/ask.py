@@ -28,9 +28,9 @@ from starlette.types import Receive, Scope, Send
 from atlas.api.context import Context
 from atlas.api.errors import BusyError, atlas_error_body, error_body
 from atlas.api.schemas import AnswerOut, AskIn, ErrorOut
-from atlas.api.views import video_json
+from atlas.api.views import search_filters, video_json
 from atlas.errors import AtlasError
-from atlas.models import AnswerDone, AnswerEvent, AnswerToken, MomentsFound, SearchFilters
+from atlas.models import AnswerDone, AnswerEvent, AnswerToken, AskOptions, MomentsFound
 
 log = logging.getLogger("atlas.api.ask")
 router = APIRouter(prefix="/api", tags=["ask"])
@@ -47,24 +47,14 @@ _ERRORS: dict[int | str, dict[str, Any]] = {code: {"model": ErrorOut} for code i
 )
 def ask(context: Context, body: AskIn, request: Request) -> Any:
     """Answer ``question`` from the library's moments, each sentence citing ``[n]`` moments."""
-    filters = SearchFilters(
-        video_ids=tuple(body.video),
-        channels=tuple(body.channel),
-        after=body.after.isoformat() if body.after else None,
-        before=body.before.isoformat() if body.before else None,
-    )
-    kwargs: dict[str, Any] = {
-        "generator": body.generator,
-        "filters": filters,
-        "limit": body.limit,
-        "fallback": body.fallback,
-    }
+    filters = search_filters(body.video, body.channel, body.after, body.before)
+    options = AskOptions(body.generator, limit=body.limit, filters=filters, fallback=body.fallback)
     _acquire(context.ask_lock)
     streaming = False
     try:
         if "text/event-stream" not in request.headers.get("accept", ""):
-            return JSONResponse(context.library.ask(body.question, **kwargs).to_json())
-        events = iter(context.library.ask_stream(body.question, **kwargs))
+            return JSONResponse(context.library.ask(body.question, options).to_json())
+        events = iter(context.library.ask_stream(body.question, options))
         first = next(events, None)  # retrieval errors surface here, as a JSON error with its status
         if first is None:
             raise AtlasError("the answer stream ended before it began")
