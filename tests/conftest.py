@@ -17,6 +17,19 @@ FIXTURES = Path(__file__).resolve().parent / "fixtures"
 FAKE_EMBEDDER = "fake/hashing-64"
 
 
+def run_cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    """``atlas *argv`` in this process: (exit code, stdout, stderr)."""
+    from atlas.cli.app import main
+
+    try:
+        main(list(argv))
+        code = 0
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
 @pytest.fixture
 def fake_settings(tmp_path: Path) -> Settings:
     return Settings(library_dir=tmp_path / "library", embedder=FAKE_EMBEDDER)

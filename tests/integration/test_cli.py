@@ -10,18 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from atlas.cli.app import main
-from tests.conftest import FAKE_EMBEDDER, SAMPLES
-
-
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    try:
-        main(list(argv))
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
+from tests.conftest import FAKE_EMBEDDER, SAMPLES, run_cli
 
 
 @pytest.fixture
@@ -30,9 +19,9 @@ def lib_args(tmp_path: Path) -> list[str]:
 
 
 def test_ingest_search_json_list_show_remove(capsys: pytest.CaptureFixture[str], lib_args: list[str]) -> None:
-    code, out, _ = run(capsys, "ingest", str(SAMPLES), "--quiet", *lib_args)
+    code, out, _ = run_cli(capsys, "ingest", str(SAMPLES), "--quiet", *lib_args)
     assert code == 0
-    code, out, _ = run(capsys, "search", "Gradescope grading", "--json", "--limit", "3", *lib_args)
+    code, out, _ = run_cli(capsys, "search", "Gradescope grading", "--json", "--limit", "3", *lib_args)
     assert code == 0
     payload = json.loads(out)
     assert payload["query"] == "Gradescope grading"
@@ -41,32 +30,32 @@ def test_ingest_search_json_list_show_remove(capsys: pytest.CaptureFixture[str],
     assert required <= set(payload["hits"][0])
     assert payload["hits"][0]["video_id"] == "berkeley-ai-rubric-lecture"
 
-    code, out, _ = run(capsys, "search", "Gradescope", *lib_args)
+    code, out, _ = run_cli(capsys, "search", "Gradescope", *lib_args)
     assert code == 0 and "Gradescope" in out and "0:00:" in out
 
     library_only = lib_args[:2]
-    code, out, _ = run(capsys, "list", "--json", *library_only)
+    code, out, _ = run_cli(capsys, "list", "--json", *library_only)
     assert code == 0 and {v["video_id"] for v in json.loads(out)} == {
         "berkeley-ai-rubric-lecture",
         "mixture-of-experts-meetup",
         "normconf-ml-cost-talk",
     }
-    code, out, _ = run(capsys, "show", "berkeley-ai-rubric-lecture", *library_only)
+    code, out, _ = run_cli(capsys, "show", "berkeley-ai-rubric-lecture", *library_only)
     assert code == 0 and "welcome back everyone" in out
-    code, _, _ = run(capsys, "remove", "normconf-ml-cost-talk", *library_only)
+    code, _, _ = run_cli(capsys, "remove", "normconf-ml-cost-talk", *library_only)
     assert code == 0
-    code, _, err = run(capsys, "show", "normconf-ml-cost-talk", *library_only)
+    code, _, err = run_cli(capsys, "show", "normconf-ml-cost-talk", *library_only)
     assert code == 4 and "atlas list" in err
 
 
 def test_batch_queries_from_stdin(
     capsys: pytest.CaptureFixture[str], lib_args: list[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    run(capsys, "ingest", str(SAMPLES / "normconf-ml-cost-talk.txt"), "--quiet", *lib_args)
+    run_cli(capsys, "ingest", str(SAMPLES / "normconf-ml-cost-talk.txt"), "--quiet", *lib_args)
     import io
 
     monkeypatch.setattr(sys, "stdin", io.StringIO("Pedalboard\n\nGPU cost\n"))
-    code, out, _ = run(capsys, "search", "-", "--json", *lib_args)
+    code, out, _ = run_cli(capsys, "search", "-", "--json", *lib_args)
     lines = [json.loads(line) for line in out.splitlines()]
     assert code == 0 and [obj["query"] for obj in lines] == ["Pedalboard", "GPU cost"]
 
@@ -78,25 +67,25 @@ def test_bad_input_exit_codes_and_one_line_errors(
     bad.write_text("not a caption\n")
     good = tmp_path / "good.srt"
     good.write_text("1\n00:00:01,000 --> 00:00:02,000\nHello world.\n\n")
-    code, _, err = run(capsys, "ingest", str(bad), str(good), "--quiet", *lib_args)
+    code, _, err = run_cli(capsys, "ingest", str(bad), str(good), "--quiet", *lib_args)
     assert code == 2
     error_lines = [line for line in err.splitlines() if line.startswith("error:")]
     assert len(error_lines) == 1 and "bad.vtt" in error_lines[0]
-    code, out, _ = run(capsys, "list", "--json", *lib_args[:2])
+    code, out, _ = run_cli(capsys, "list", "--json", *lib_args[:2])
     assert [v["video_id"] for v in json.loads(out)] == ["good"]
-    code, _, err = run(capsys, "search", "x", "--after", "yesterday", *lib_args)
+    code, _, err = run_cli(capsys, "search", "x", "--after", "yesterday", *lib_args)
     assert code == 2 and "YYYY-MM-DD" in err
-    code, _, err = run(capsys, "search", "hello", "--library", str(tmp_path / "nowhere"))
+    code, _, err = run_cli(capsys, "search", "hello", "--library", str(tmp_path / "nowhere"))
     assert code == 4 and "no Atlas library" in err
-    code, _, err = run(capsys, "search", "hello", "--embedder", "fake/hashing-32", *lib_args[:2])
+    code, _, err = run_cli(capsys, "search", "hello", "--embedder", "fake/hashing-32", *lib_args[:2])
     assert code == 3 and "fake/hashing-64" in err
 
 
 def test_export_import_cli(capsys: pytest.CaptureFixture[str], lib_args: list[str], tmp_path: Path) -> None:
-    run(capsys, "ingest", str(SAMPLES / "normconf-ml-cost-talk.txt"), "--quiet", *lib_args)
+    run_cli(capsys, "ingest", str(SAMPLES / "normconf-ml-cost-talk.txt"), "--quiet", *lib_args)
     dump = tmp_path / "dump.jsonl"
-    assert run(capsys, "export", str(dump), *lib_args[:2])[0] == 0
-    code, out, _ = run(capsys, "import", str(dump), "--library", str(tmp_path / "copy"))
+    assert run_cli(capsys, "export", str(dump), *lib_args[:2])[0] == 0
+    code, out, _ = run_cli(capsys, "import", str(dump), "--library", str(tmp_path / "copy"))
     assert code == 0 and "1 added" in out
 
 
@@ -128,9 +117,9 @@ def test_real_binary_with_bundled_model(tmp_path: Path) -> None:
 def test_doctor_reports_counts_features_and_problems(
     capsys: pytest.CaptureFixture[str], lib_args: list[str]
 ) -> None:
-    code, _, _ = run(capsys, "ingest", str(SAMPLES), "--quiet", *lib_args)
+    code, _, _ = run_cli(capsys, "ingest", str(SAMPLES), "--quiet", *lib_args)
     assert code == 0
-    code, out, _ = run(capsys, "doctor", "--json", *lib_args[:2])
+    code, out, _ = run_cli(capsys, "doctor", "--json", *lib_args[:2])
     report = json.loads(out)
     assert code == 0 and report["problems"] == []
     assert report["counts"]["videos"] == 3 and report["counts"]["windows"] > 100
@@ -145,5 +134,5 @@ def test_doctor_reports_counts_features_and_problems(
     db.execute("DELETE FROM videos WHERE video_id = 'normconf-ml-cost-talk'")
     db.commit()
     db.close()
-    code, out, _ = run(capsys, "doctor", *lib_args[:2])
+    code, out, _ = run_cli(capsys, "doctor", *lib_args[:2])
     assert code == 3 and "problem" in out

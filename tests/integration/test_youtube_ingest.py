@@ -13,13 +13,12 @@ from typing import Any
 
 import pytest
 
-from atlas.cli.app import main
 from atlas.library import IngestReport, Library
 from atlas.sources import ytdlp
 from atlas.sources.base import SourceOptions
 from atlas.sources.follows import FollowStore
 from atlas.sources.ytdlp import RecordedExtractor, RetryPolicy, YtDlpClient
-from tests.conftest import FAKE_EMBEDDER
+from tests.conftest import FAKE_EMBEDDER, run_cli
 from tests.fixtures.youtube.loopback import (
     AUTO_ID,
     CAPTIONS,
@@ -227,25 +226,15 @@ def test_audio_download_resumes_a_partial_file_without_ffmpeg(
     assert not (directory / f"{NO_CAPTIONS_ID}.webm.part").exists()
 
 
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    try:
-        main(list(argv))
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
-
-
 def test_cli_malformed_urls_exit_2_with_one_line_each(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     lib = ["--library", str(tmp_path / "lib"), "--embedder", FAKE_EMBEDDER]
-    code, _, err = run(capsys, "ingest", "https://www.youtube.com/watch?v=abc", "--quiet", *lib)
+    code, _, err = run_cli(capsys, "ingest", "https://www.youtube.com/watch?v=abc", "--quiet", *lib)
     assert code == 2
     lines = [line for line in err.splitlines() if line.strip()]
     assert len(lines) == 1 and "no valid video id" in lines[0]
-    code, _, err = run(capsys, "ingest", "https://example.com/talk", "--quiet", *lib)
+    code, _, err = run_cli(capsys, "ingest", "https://example.com/talk", "--quiet", *lib)
     assert code == 2 and len(err.strip().splitlines()) == 1 and "unsupported URL" in err
 
 
@@ -253,19 +242,19 @@ def test_cli_update_ingests_a_video_newly_added_to_a_followed_playlist(
     youtube: Replay, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     lib = ["--library", str(tmp_path / "lib"), "--embedder", FAKE_EMBEDDER]
-    code, out, _ = run(capsys, "update", *lib[:2])
+    code, out, _ = run_cli(capsys, "update", *lib[:2])
     assert code == 4  # no library yet
     listing = youtube.recordings[PLAYLIST_URL]
     listing["entries"] = [e for e in listing["entries"] if e["id"] != PRIVATE_ID]
-    code, _, err = run(capsys, "ingest", PLAYLIST_URL, "--quiet", *lib)
+    code, _, err = run_cli(capsys, "ingest", PLAYLIST_URL, "--quiet", *lib)
     assert code == 0, err
-    code, out, _ = run(capsys, "update", "--list", "--json", *lib)
+    code, out, _ = run_cli(capsys, "update", "--list", "--json", *lib)
     assert code == 0 and [f["url"] for f in json.loads(out)] == [PLAYLIST_URL]
 
     new_video = youtube.recordings[watch(NEW_ID)]
     listing["entries"].insert(0, flat_entry(new_video))
     youtube.extractors.clear()
-    code, out, err = run(capsys, "update", "--json", *lib)
+    code, out, err = run_cli(capsys, "update", "--json", *lib)
     assert code == 0, err
     [result] = json.loads(out)
     assert [(o["video_id"], o["status"]) for o in result["outcomes"]] == [
@@ -275,12 +264,12 @@ def test_cli_update_ingests_a_video_newly_added_to_a_followed_playlist(
         (GERMAN_ID, "skipped"),
     ]
     assert youtube.extracted() == [PLAYLIST_URL, watch(NEW_ID)]  # only the new video was fetched
-    code, out, _ = run(capsys, "search", "nearest neighbour graph", "--json", "--limit", "1", *lib)
+    code, out, _ = run_cli(capsys, "search", "nearest neighbour graph", "--json", "--limit", "1", *lib)
     assert json.loads(out)["hits"][0]["url"].startswith(f"{watch(NEW_ID)}&t=")
 
-    code, out, _ = run(
+    code, out, _ = run_cli(
         capsys, "update", "--unfollow", "youtube.com/playlist?list=PLa7LasT3stPlaylist0ScreenedTalks1", *lib
     )
     assert code == 0 and "Search engines, screened" in out
-    code, out, _ = run(capsys, "update", *lib)
+    code, out, _ = run_cli(capsys, "update", *lib)
     assert code == 0 and "not following any playlist or channel" in out

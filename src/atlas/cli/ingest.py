@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable, Iterable
 from dataclasses import asdict
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 import typer
 from rich.console import Console
@@ -25,10 +26,24 @@ from rich.text import Text
 from atlas.cli.app import app
 from atlas.cli.common import EmbedderOpt, JsonOpt, LibraryOpt, err, iso_date, open_library, out
 from atlas.errors import SourceError, UserInputError
-from atlas.library import IngestReport, ItemOutcome
+from atlas.library import IngestObserver, IngestReport, ItemOutcome
 from atlas.search.links import format_moment
 from atlas.sources.base import SourceOptions
 from atlas.sources.registry import all_sources, expand_targets
+
+# Options that `atlas ingest` and `atlas update` share.
+AsrOpt = Annotated[
+    str,
+    typer.Option(
+        "--asr", help="Whisper model for media without trusted captions: tiny.en, base, or a hub name."
+    ),
+]
+ForceAsrOpt = Annotated[
+    bool, typer.Option("--force-asr", help="Transcribe even when captions or subtitles exist.")
+]
+QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")]
+
+T = TypeVar("T")
 
 
 class _Remaining(ProgressColumn):
@@ -123,6 +138,30 @@ def _short(target: str, width: int = 40) -> str:
     return target if len(target) <= width else "…" + target[-(width - 1) :]
 
 
+def with_progress(
+    work: Callable[[IngestObserver | None], T], planned: Callable[[], int], *, quiet: bool, as_json: bool
+) -> T:
+    """``work`` run under an overall bar over ``planned()`` items and a bar for the current one, or without
+    bars when asked to be quiet, printing JSON, or not writing to a terminal."""
+    if quiet or as_json or not err.is_terminal:
+        return work(None)
+    with progress_bars() as progress:
+        bars = IngestBars(progress, planned())
+        result = work(bars)
+        bars.finish()
+        return result
+
+
+def exit_if_failed(failed: Iterable[ItemOutcome]) -> None:
+    """One line per failed item on stderr (however long: a path like "Talk [id].mp4" is not markup), then
+    the source error's exit code."""
+    failed = list(failed)
+    for outcome in failed:
+        err.print(f"[red]error:[/] {escape(outcome.message or '')}", soft_wrap=True)
+    if failed:
+        raise typer.Exit(SourceError.exit_code)
+
+
 def progress_bars(console: Console = err) -> Progress:
     columns = (
         SpinnerColumn(),
@@ -151,13 +190,8 @@ def ingest(
     ] = None,
     channel: Annotated[str | None, typer.Option("--channel", help="Channel / author name.")] = None,
     published: Annotated[str | None, typer.Option("--date", help="Publication date YYYY-MM-DD.")] = None,
-    asr: Annotated[
-        str,
-        typer.Option("--asr", help="Whisper model for media without captions: tiny.en, base, or a hub name."),
-    ] = "tiny.en",
-    force_asr: Annotated[
-        bool, typer.Option("--force-asr", help="Transcribe even when captions or subtitles exist.")
-    ] = False,
+    asr: AsrOpt = "tiny.en",
+    force_asr: ForceAsrOpt = False,
     since: Annotated[
         str | None,
         typer.Option("--since", help="Playlists/channels: only videos published on/after YYYY-MM-DD."),
@@ -168,7 +202,7 @@ def ingest(
     refresh: Annotated[
         bool, typer.Option("--refresh", help="Re-fetch videos the library already holds instead of skipping.")
     ] = False,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")] = False,
+    quiet: QuietOpt = False,
     as_json: JsonOpt = False,
     library: LibraryOpt = None,
     embedder: EmbedderOpt = None,
@@ -189,23 +223,17 @@ def ingest(
         refresh=refresh,
     )
     with open_library(library, embedder, create=True) as lib:
-        if quiet or as_json or not err.is_terminal:
-            report = lib.ingest(targets, options)
-        else:
-            planned = sum(1 for _ in expand_targets(targets, all_sources()))  # folders count their files
-            with progress_bars() as progress:
-                bars = IngestBars(progress, planned)
-                report = lib.ingest(targets, options, observer=bars)
-                bars.finish()
+        report = with_progress(
+            lambda observer: lib.ingest(targets, options, observer=observer),
+            lambda: sum(1 for _ in expand_targets(targets, all_sources())),  # folders count their files
+            quiet=quiet,
+            as_json=as_json,
+        )
     if as_json:
         sys.stdout.write(json.dumps([asdict(o) for o in report.outcomes]) + "\n")
     elif not quiet:
         _summary(report)
-    if report.failed:
-        for o in report.failed:
-            # One line per file however long (no wrapping), and a path like "Talk [id].mp4" is not markup.
-            err.print(f"[red]error:[/] {escape(o.message or '')}", soft_wrap=True)
-        raise typer.Exit(SourceError.exit_code)
+    exit_if_failed(report.failed)
 
 
 def _summary(report: IngestReport) -> None:

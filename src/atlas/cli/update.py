@@ -12,9 +12,8 @@ from rich.markup import escape
 from rich.table import Table
 
 from atlas.cli.app import app
-from atlas.cli.common import EmbedderOpt, JsonOpt, LibraryOpt, err, open_library, out
-from atlas.cli.ingest import IngestBars, progress_bars
-from atlas.errors import SourceError
+from atlas.cli.common import EmbedderOpt, JsonOpt, LibraryOpt, open_library, out
+from atlas.cli.ingest import AsrOpt, ForceAsrOpt, QuietOpt, exit_if_failed, with_progress
 from atlas.library import IngestReport, Status
 from atlas.sources.base import SourceOptions
 from atlas.sources.follows import Follow, FollowStore, update_followed
@@ -30,13 +29,9 @@ def update(
     unfollow: Annotated[
         str | None, typer.Option("--unfollow", metavar="URL", help="Stop following this playlist or channel.")
     ] = None,
-    asr: Annotated[
-        str, typer.Option("--asr", help="Whisper model for videos without trusted captions.")
-    ] = "tiny.en",
-    force_asr: Annotated[
-        bool, typer.Option("--force-asr", help="Transcribe even when captions exist.")
-    ] = False,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")] = False,
+    asr: AsrOpt = "tiny.en",
+    force_asr: ForceAsrOpt = False,
+    quiet: QuietOpt = False,
     as_json: JsonOpt = False,
     library: LibraryOpt = None,
     embedder: EmbedderOpt = None,
@@ -59,24 +54,19 @@ def update(
                 out.print(_NOTHING_FOLLOWED)
             return
         options = SourceOptions(asr_model=asr, force_asr=force_asr)
-        if quiet or as_json or not err.is_terminal:
-            results = update_followed(lib, options)
-        else:
-            with progress_bars() as progress:
-                bars = IngestBars(progress, len(follows))
-                results = update_followed(lib, options, observer=bars)
-                bars.finish()
+        results = with_progress(
+            lambda observer: update_followed(lib, options, observer=observer),
+            lambda: len(follows),
+            quiet=quiet,
+            as_json=as_json,
+        )
     if as_json:
         payload = [{"follow": asdict(f), "outcomes": [asdict(o) for o in r.outcomes]} for f, r in results]
         sys.stdout.write(json.dumps(payload) + "\n")
     elif not quiet:
         for follow, report in results:
             out.print(escape(f"{follow.title or follow.url}: {_counts(report)}"))
-    failed = [o for _, report in results for o in report.failed]
-    for outcome in failed:
-        err.print(f"[red]error:[/] {escape(outcome.message or '')}", soft_wrap=True)
-    if failed:
-        raise typer.Exit(SourceError.exit_code)
+    exit_if_failed(o for _, report in results for o in report.failed)
 
 
 def _counts(report: IngestReport) -> str:
