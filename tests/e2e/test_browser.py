@@ -17,6 +17,7 @@ import sys
 import time
 import wave
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -102,26 +103,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
     (data / "Transformers Explained [dQw4w9WgXcQ].en.vtt").write_text(YOUTUBE_VTT)
     (data / "hostile.vtt").write_text(HOSTILE_VTT)
 
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if k != "ATLAS_API_TOKEN"}
-    env["ATLAS_GENERATOR"] = "extractive"  # the Ask tab streams without loading a language model
-    atlas = Path(sys.executable).with_name("atlas")
-    command = [str(atlas), "serve", "--library", str(root / "library"), "--host", "127.0.0.1"]
-    command += ["--port", str(port), "--allow-dir", str(data)]
-    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        http = httpx.Client(base_url=base, timeout=60)
-        deadline = time.monotonic() + 180
-        while True:
-            assert process.poll() is None, process.stdout.read() if process.stdout else ""
-            try:
-                if http.get("/api/health").status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, "atlas serve did not come up"
-            time.sleep(0.25)
+    with atlas_serve(root / "library", [data]) as (base, http):
         for targets, options in (
             ([data / "garden-talk.vtt", data / "Transformers Explained [dQw4w9WgXcQ].en.vtt"], {}),
             (
@@ -133,6 +115,39 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
             job = wait_for_job(http, http.post("/api/ingest", json=body).json()["id"], timeout=300)
             assert [o["status"] for o in job["outcomes"]] == ["added"] * len(targets), job
         yield {"base": base, "starts": starts, "http": http}
+
+
+@contextmanager
+def atlas_serve(
+    library: Path, allowed: list[Path], *, token: str | None = None, embedder: str | None = None
+) -> Iterator[tuple[str, httpx.Client]]:
+    """``atlas serve`` on a free loopback port, as a subprocess; yields its base URL and a client for it."""
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if k != "ATLAS_API_TOKEN"}
+    env["ATLAS_GENERATOR"] = "extractive"  # the Ask tab streams without loading a language model
+    if token:
+        env["ATLAS_API_TOKEN"] = token
+    atlas = Path(sys.executable).with_name("atlas")
+    command = [str(atlas), "serve", "--library", str(library), "--host", "127.0.0.1", "--port", str(port)]
+    for folder in allowed:
+        command += ["--allow-dir", str(folder)]
+    if embedder:
+        command += ["--embedder", embedder]
+    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        with httpx.Client(base_url=base, timeout=60) as http:
+            deadline = time.monotonic() + 180
+            while True:
+                assert process.poll() is None, process.stdout.read() if process.stdout else ""
+                try:
+                    if http.get("/api/health").status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                assert time.monotonic() < deadline, "atlas serve did not come up"
+                time.sleep(0.25)
+            yield base, http
     finally:
         process.terminate()
         try:

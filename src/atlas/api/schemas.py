@@ -16,6 +16,12 @@ MAX_QUESTION_CHARS = 1000
 MAX_ASK_LIMIT = 20
 
 JobState = Literal["queued", "running", "done", "failed", "cancelled"]
+FINISHED_STATES: frozenset[str] = frozenset(("done", "failed", "cancelled"))
+JOB_STATE_HELP = (
+    "queued: waiting for the job before it; running; done: every target has an outcome; failed: the whole "
+    "job stopped (error says why); cancelled: stopped by DELETE /api/jobs/{id} or a server shutdown (error "
+    "says which), between stages, so no video is half-written"
+)
 
 
 class _In(BaseModel):
@@ -138,14 +144,43 @@ class ProgressOut(BaseModel):
 
 class JobOut(BaseModel):
     id: str
-    state: JobState
+    state: JobState = Field(description=JOB_STATE_HELP)
     targets: list[str]
     created_at: float = Field(description="Unix time")
     started_at: float | None
     finished_at: float | None
     progress: ProgressOut
     outcomes: list[OutcomeOut]
-    error: ErrorDetail | None = Field(description="why the whole job failed, when it did")
+    error: ErrorDetail | None = Field(
+        description="why the whole job failed or was cancelled (code 'cancelled'), when it was"
+    )
+    cancel_requested: bool = Field(
+        False, description="DELETE /api/jobs/{id} or a shutdown asked it to stop; it stops at its next stage"
+    )
+
+
+class OutcomeCountsOut(BaseModel):
+    added: int = 0
+    replaced: int = 0
+    unchanged: int = 0
+    skipped: int = 0
+    failed: int = 0
+
+
+class JobSummaryOut(BaseModel):
+    """A job in the list of ``GET /api/jobs``: ``GET /api/jobs/{id}`` has its progress and outcomes."""
+
+    id: str
+    state: JobState = Field(description=JOB_STATE_HELP)
+    targets: list[str]
+    created_at: float = Field(description="Unix time")
+    started_at: float | None
+    finished_at: float | None
+    targets_total: int
+    targets_finished: int
+    counts: OutcomeCountsOut = Field(description="outcomes so far, by status")
+    error: ErrorDetail | None
+    cancel_requested: bool
 
 
 class AskIn(_In):

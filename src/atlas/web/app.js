@@ -1,4 +1,5 @@
-// Atlas web page: search moments, play them, ask questions answered with cited moments.
+// Atlas web page: search moments, play them, ask questions answered with cited moments (the Add panel, which
+// ingests, is in add.js).
 //
 // Every piece of text that comes from the library (titles, snippets, transcripts, answers) is put into the
 // page as text (textContent / text nodes), never parsed as HTML: video titles are whatever the video's
@@ -394,16 +395,20 @@ function renderSources(citations) {
 
 // -- page set-up --------------------------------------------------------------------------------------------
 
+const FOCUS = { search: "q", ask: "question", add: "add-targets" };
+
 function selectTab(name) {
-  for (const tab of ["search", "ask"]) {
+  for (const tab of Object.keys(FOCUS)) {
     const active = tab === name;
     $(`tab-${tab}`).setAttribute("aria-selected", String(active));
     $(`panel-${tab}`).hidden = !active;
   }
   $("results").hidden = name !== "search";
   $("answer").hidden = name !== "ask" || $("answer-text").childNodes.length === 0;
+  $("filters").hidden = name === "add"; // filters narrow searches and answers, not what gets added
   setStatus("");
-  (name === "search" ? $("q") : $("question")).focus();
+  $(FOCUS[name]).focus();
+  if (name === "add") openAddPanel(); // add.js
 }
 
 async function loadLibrary() {
@@ -414,6 +419,11 @@ async function loadLibrary() {
     showError(error);
     return;
   }
+  // Called again after the Add panel ingests something: rebuild the choices, keeping what was chosen.
+  const chosenVideo = $("filter-video").value;
+  const chosenChannel = $("filter-channel").value;
+  $("filter-video").replaceChildren(el("option", { value: "" }, "any video"));
+  $("filter-channel").replaceChildren(el("option", { value: "" }, "any channel"));
   const channels = new Set();
   for (const video of videos) {
     state.videos.set(video.video_id, video);
@@ -421,12 +431,15 @@ async function loadLibrary() {
     if (video.channel) channels.add(video.channel);
   }
   for (const channel of [...channels].sort()) $("filter-channel").append(el("option", { value: channel }, channel));
+  $("filter-video").value = chosenVideo;
+  $("filter-channel").value = chosenChannel;
   $("library-status").textContent = `${videos.length} video${videos.length === 1 ? "" : "s"} in the library`;
 }
 
 document.addEventListener("DOMContentLoaded", () => {
   $("tab-search").addEventListener("click", () => selectTab("search"));
   $("tab-ask").addEventListener("click", () => selectTab("ask"));
+  $("tab-add").addEventListener("click", () => selectTab("add"));
   $("search-form").addEventListener("submit", (event) => {
     event.preventDefault();
     const query = $("q").value.trim();

@@ -1,14 +1,16 @@
-"""POST /api/ingest queues a background job (202 + its id); GET /api/jobs/{id} reports its progress."""
+"""POST /api/ingest queues a background job (202 + its id); GET /api/jobs/{id} reports its progress,
+GET /api/jobs lists recent jobs, DELETE /api/jobs/{id} cancels one (a write, behind the ingest's gate)."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Query, Response
 
 from atlas.api.context import Context, WriterContext
-from atlas.api.schemas import ErrorOut, IngestIn, IngestOptionsIn, JobOut
+from atlas.api.jobs import summarize
+from atlas.api.schemas import ErrorOut, IngestIn, IngestOptionsIn, JobOut, JobSummaryOut
 from atlas.api.security import PathPolicy, is_url
 from atlas.errors import UserInputError
 from atlas.library import ItemOutcome
@@ -33,16 +35,39 @@ def ingest(context: WriterContext, body: IngestIn, response: Response) -> dict[s
     return job.snapshot()
 
 
-@router.get("/jobs", response_model=list[JobOut])
-def list_jobs(context: Context) -> list[dict[str, Any]]:
-    """Recent ingest jobs, newest first (kept in memory until the server restarts)."""
-    return [job.snapshot() for job in context.jobs.recent()]
+@router.get("/jobs", response_model=list[JobSummaryOut], responses={400: {"model": ErrorOut}})
+def list_jobs(
+    context: Context,
+    limit: Annotated[int, Query(ge=1, le=1000, description="at most this many jobs")] = 100,
+) -> list[dict[str, Any]]:
+    """Recent ingest jobs, newest first: the queued and running ones and the last 200 finished ones (kept
+    across restarts), each with its outcome counts; ``GET /api/jobs/{id}`` has the details."""
+    return [summarize(job.snapshot()) for job in context.jobs.recent(limit)]
 
 
 @router.get("/jobs/{job_id}", response_model=JobOut, responses={404: {"model": ErrorOut}})
 def get_job(context: Context, job_id: str) -> dict[str, Any]:
     """A job's state (queued, running, done, failed, cancelled), progress and per-item outcomes."""
     return context.jobs.get(job_id).snapshot()
+
+
+@router.delete(
+    "/jobs/{job_id}",
+    response_model=JobOut,
+    responses={
+        200: {"description": "the job was queued and is now cancelled"},
+        202: {"description": "the job is running; it stops at its next stage (poll it)", "model": JobOut},
+        **{code: {"model": ErrorOut} for code in (401, 403, 404, 409)},
+    },
+)
+def cancel_job(context: WriterContext, job_id: str, response: Response) -> dict[str, Any]:
+    """Cancel a queued or running job (a write). A queued job is cancelled at once (200). A running one
+    stops at its next stage (202): the videos it finished stay in, the one it was on is not written at all.
+    A finished job answers 409."""
+    job = context.jobs.cancel(job_id)
+    snapshot = job.snapshot()
+    response.status_code = 200 if snapshot["state"] == "cancelled" else 202
+    return snapshot
 
 
 def expand_checked(targets: list[str], paths: PathPolicy) -> tuple[list[str], list[ItemOutcome]]:
