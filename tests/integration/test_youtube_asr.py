@@ -97,6 +97,22 @@ def test_video_without_captions_downloads_opus_audio_and_transcribes(
     assert any(stage == "transcribe" for stage, _, _ in progress)
 
 
+def test_video_in_another_language_is_transcribed_with_the_multilingual_model(
+    server: FakeYouTube, fake_library: Library, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    recordings = server.recordings()
+    recordings[watch(NO_CAPTIONS_ID)]["language"] = "de"  # what yt-dlp reports for a German video
+    monkeypatch.setattr(ytdlp, "create_extractor", lambda params: RecordedExtractor(recordings))
+    report = fake_library.ingest([watch(NO_CAPTIONS_ID)])
+    assert [o.status for o in report.outcomes] == ["added"]
+    video = fake_library.get_video(NO_CAPTIONS_ID)
+    assert video.transcript_origin == "asr:faster-whisper/base" and video.extra["language"] == "de"
+    # base detects the language it hears (the espeak-ng speech is English) and transcribes it
+    record = fake_library.get_record(NO_CAPTIONS_ID)
+    assert record.transcript.language == "en"
+    assert "volcano" in " ".join(s.text for s in record.transcript.segments).lower()
+
+
 def test_force_asr_never_fetches_captions(server: FakeYouTube, fake_library: Library) -> None:
     report = fake_library.ingest([watch(AUTO_ID)], SourceOptions(force_asr=True))
     assert [o.status for o in report.outcomes] == ["added"]

@@ -23,7 +23,7 @@ from atlas.asr.base import SAMPLE_RATE, Audio, ChunkTranscription
 from atlas.asr.cache import TranscriptCache
 from atlas.asr.chunks import CHUNK_SECONDS, balanced_chunk_seconds, chunk_at_pauses, quietest_point
 from atlas.asr.faster_whisper import MAX_WORKERS, load_transcriber, worker_threads
-from atlas.asr.models import join_split_model, resolve_model
+from atlas.asr.models import choose_model, join_split_model, resolve_model
 from atlas.asr.pipeline import transcribe_stream
 from atlas.errors import SourceError
 from atlas.models import Segment, Transcript, Word
@@ -351,3 +351,20 @@ def test_model_loads_once_per_process_and_defaults_to_all_cores() -> None:
     two = load_transcriber("tiny.en", threads=2)
     whole = load_transcriber("tiny.en", threads=2, workers=1)  # the old default: one model on both threads
     assert (two.workers, whole.workers) == (2, 1) and whole.model is not two.model
+
+
+@pytest.mark.parametrize(
+    ("requested", "language", "chosen"),
+    [
+        (None, None, "tiny.en"),  # unknown language: the fast English default
+        (None, "en", "tiny.en"),
+        (None, "en-GB", "tiny.en"),
+        (None, "und", "tiny.en"),
+        (None, "es", "base"),  # tiny.en cannot hear Spanish: the multilingual bundled model
+        (None, "pt-BR", "base"),
+        ("tiny.en", "es", "tiny.en"),  # what the user asked for always wins
+        ("small", None, "small"),
+    ],
+)
+def test_choose_model_by_language(requested: str | None, language: str | None, chosen: str) -> None:
+    assert choose_model(requested, language) == chosen

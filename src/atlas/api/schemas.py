@@ -104,7 +104,9 @@ class IngestOptionsIn(_In):
     url: str | None = Field(None, max_length=MAX_TARGET_CHARS)
     channel: str | None = Field(None, max_length=500)
     published: date | None = None
-    asr_model: str = Field("tiny.en", max_length=200)
+    asr_model: str | None = Field(
+        None, max_length=200, description="default: tiny.en, or base for a video known not to be in English"
+    )
     force_asr: bool = False
     since: date | None = None
     max_items: int | None = Field(None, ge=1, le=10_000)

