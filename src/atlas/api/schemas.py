@@ -144,21 +144,26 @@ class ProgressOut(BaseModel):
     current: StageOut | None
 
 
-class JobOut(BaseModel):
+class _JobFields(BaseModel):
+    """What a job's full view and its line in the list both show."""
+
     id: str
     state: JobState = Field(description=JOB_STATE_HELP)
     targets: list[str]
     created_at: float = Field(description="Unix time")
     started_at: float | None
     finished_at: float | None
-    progress: ProgressOut
-    outcomes: list[OutcomeOut]
     error: ErrorDetail | None = Field(
         description="why the whole job failed or was cancelled (code 'cancelled'), when it was"
     )
     cancel_requested: bool = Field(
         False, description="DELETE /api/jobs/{id} or a shutdown asked it to stop; it stops at its next stage"
     )
+
+
+class JobOut(_JobFields):
+    progress: ProgressOut
+    outcomes: list[OutcomeOut]
 
 
 class OutcomeCountsOut(BaseModel):
@@ -169,20 +174,12 @@ class OutcomeCountsOut(BaseModel):
     failed: int = 0
 
 
-class JobSummaryOut(BaseModel):
+class JobSummaryOut(_JobFields):
     """A job in the list of ``GET /api/jobs``: ``GET /api/jobs/{id}`` has its progress and outcomes."""
 
-    id: str
-    state: JobState = Field(description=JOB_STATE_HELP)
-    targets: list[str]
-    created_at: float = Field(description="Unix time")
-    started_at: float | None
-    finished_at: float | None
     targets_total: int
     targets_finished: int
     counts: OutcomeCountsOut = Field(description="outcomes so far, by status")
-    error: ErrorDetail | None
-    cancel_requested: bool
 
 
 class AskIn(_In):
