@@ -107,7 +107,7 @@ class SearchFilters:
         return bool(self.video_ids or self.channels or self.after or self.before)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class AskOptions:
     """How one question is answered; None keeps the library's answer settings (``AnswerSettings``)."""
 

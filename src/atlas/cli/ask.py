@@ -73,7 +73,9 @@ def ask(
 ) -> None:
     """Answer a question from the library's moments; every sentence cites a moment with its time."""
     filters = search_filters(video, channel, after, before)
-    options = AskOptions(generator, model, base_url, limit, filters, fallback)
+    options = AskOptions(
+        generator=generator, model=model, base_url=base_url, limit=limit, filters=filters, fallback=fallback
+    )
     with open_library(library, embedder) as lib:
         if not lib.list_videos():
             err.print("The library is empty: ingest something first, e.g. atlas ingest talk.vtt")
