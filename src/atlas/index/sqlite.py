@@ -37,7 +37,6 @@ from atlas.index.sqlite_rows import (
     RecordRows,
     filter_sql,
     from_blobs,
-    fts_query,
     read_record,
     sentence_from_row,
     video_columns,
@@ -58,6 +57,7 @@ from atlas.index.sqlite_schema import (
     read_identity,
     set_meta,
 )
+from atlas.index.sqlite_terms import keyword_match
 from atlas.models import SearchFilters, Sentence, Video
 
 _SEE_IDS = "see the ids with: atlas list"
@@ -282,11 +282,13 @@ class SqliteIndex:
     # -- search ----------------------------------------------------------------------------------------------
 
     def keyword_search(self, terms: Sequence[str], k: int, filters: SearchFilters) -> list[Candidate]:
-        match = fts_query(terms)
-        if match is None or k <= 0:
+        if k <= 0:
             return []
         where, params = filter_sql(filters)
-        with self._read() as conn:  # the filter's id ranges and the match from one snapshot
+        with self._read() as conn:  # the term counts, the filter's id ranges and the match from one snapshot
+            match = keyword_match(conn, terms)
+            if match is None:
+                return []
             rows = sqlite_search.keyword(conn, match, k, where, params)
         # bm25() is lower-is-better (negative): negate it.
         return [Candidate(key=int(key), score=-float(score)) for key, score in rows]
