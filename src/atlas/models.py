@@ -11,7 +11,9 @@ times); Atlas never invents a time to fill that gap.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 
@@ -105,6 +107,17 @@ class SearchFilters:
     @property
     def active(self) -> bool:
         return bool(self.video_ids or self.channels or self.after or self.before)
+
+    @classmethod
+    def of(
+        cls,
+        video_ids: Iterable[str] | None = None,
+        channels: Iterable[str] | None = None,
+        after: date | str | None = None,
+        before: date | str | None = None,
+    ) -> SearchFilters:
+        """Filters from what a face collected (lists, dates or checked ISO strings; None for no filter)."""
+        return cls(tuple(video_ids or ()), tuple(channels or ()), _iso(after), _iso(before))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -226,3 +239,7 @@ class AnswerDone:
 
 
 AnswerEvent = MomentsFound | AnswerToken | AnswerDone
+
+
+def _iso(day: date | str | None) -> str | None:
+    return day.isoformat() if isinstance(day, date) else day or None

@@ -3,30 +3,16 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
-from datetime import date
 from typing import Any
 from urllib.parse import quote
 
 from atlas.api.security import media_type
 from atlas.index.base import VideoRecord
-from atlas.models import Hit, SearchFilters, Video
+from atlas.models import Hit, Video
 from atlas.search.text import stem, tokenize
 from atlas.sources.transcript_files import youtube_id_from_url
 
 _YOUTUBE_ID = re.compile(r"[A-Za-z0-9_-]{11}")
-
-
-def search_filters(
-    video: Sequence[str] | None, channel: Sequence[str] | None, after: date | None, before: date | None
-) -> SearchFilters:
-    """The filters of a search or ask request (dates already checked by the request's schema)."""
-    return SearchFilters(
-        video_ids=tuple(video or ()),
-        channels=tuple(channel or ()),
-        after=after.isoformat() if after else None,
-        before=before.isoformat() if before else None,
-    )
 
 
 def youtube_id(video: Video) -> str | None:

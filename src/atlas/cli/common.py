@@ -61,9 +61,4 @@ def iso_date(value: str | None, flag: str) -> str | None:
 def search_filters(
     video: list[str] | None, channel: list[str] | None, after: str | None, before: str | None
 ) -> SearchFilters:
-    return SearchFilters(
-        video_ids=tuple(video or ()),
-        channels=tuple(channel or ()),
-        after=iso_date(after, "--after"),
-        before=iso_date(before, "--before"),
-    )
+    return SearchFilters.of(video, channel, iso_date(after, "--after"), iso_date(before, "--before"))

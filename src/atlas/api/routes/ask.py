@@ -28,9 +28,9 @@ from starlette.types import Receive, Scope, Send
 from atlas.api.context import Context
 from atlas.api.errors import BusyError, atlas_error_body, error_body
 from atlas.api.schemas import AnswerOut, AskIn, ErrorOut
-from atlas.api.views import search_filters, video_json
+from atlas.api.views import video_json
 from atlas.errors import AtlasError
-from atlas.models import AnswerDone, AnswerEvent, AnswerToken, AskOptions, MomentsFound
+from atlas.models import AnswerDone, AnswerEvent, AnswerToken, AskOptions, MomentsFound, SearchFilters
 
 log = logging.getLogger("atlas.api.ask")
 router = APIRouter(prefix="/api", tags=["ask"])
@@ -47,7 +47,7 @@ _ERRORS: dict[int | str, dict[str, Any]] = {code: {"model": ErrorOut} for code i
 )
 def ask(context: Context, body: AskIn, request: Request) -> Any:
     """Answer ``question`` from the library's moments, each sentence citing ``[n]`` moments."""
-    filters = search_filters(body.video, body.channel, body.after, body.before)
+    filters = SearchFilters.of(body.video, body.channel, body.after, body.before)
     options = AskOptions(generator=body.generator, limit=body.limit, filters=filters, fallback=body.fallback)
     _acquire(context.ask_lock)
     streaming = False

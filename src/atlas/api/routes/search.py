@@ -9,8 +9,9 @@ from fastapi import APIRouter, Query
 
 from atlas.api.context import Context
 from atlas.api.schemas import ErrorOut, SearchOut
-from atlas.api.views import highlight_words, search_filters, video_json
+from atlas.api.views import highlight_words, video_json
 from atlas.errors import UserInputError
+from atlas.models import SearchFilters
 from atlas.search.engine import MAX_LIMIT, MAX_QUERY_CHARS, Mode
 
 router = APIRouter(prefix="/api", tags=["search"])
@@ -30,7 +31,7 @@ def search(
     """Moments matching ``q``, best first; each hit has exactly the keys of ``atlas search --json``."""
     if not q.strip():  # refused even by an empty library, which never reaches the engine's own check
         raise UserInputError("the query is empty", hint="type what you are looking for, e.g. q=gpu cost")
-    filters = search_filters(video, channel, after, before)
+    filters = SearchFilters.of(video, channel, after, before)
     hits = context.library.search(q, limit=limit, filters=filters, mode=mode)
     return {
         "query": q,
