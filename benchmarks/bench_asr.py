@@ -12,7 +12,8 @@ Rows: "old default" is what Atlas shipped before (one tiny.en model using every 
 is what ``load_transcriber`` gives now (one single-thread worker per core, each transcribing its own chunk,
 beam 3). Both run atlas's chunked pipeline (``transcribe_stream``) on the same WAV. The end-to-end rows are
 ``Library.ingest`` of the WAV into a fresh library with the real MiniLM (decode + transcribe + chunk + embed +
-index), models already loaded, once with each default. ``--explore`` adds the other things that were tried:
+index), models already loaded, once with each default and once as `atlas ingest --beam 1` does (greedy, the
+faster path a user can choose). ``--explore`` adds the other things that were tried:
 beams 1/2/5, more threads per worker, word timestamps and VAD off, faster-whisper's BatchedInferencePipeline
 (×8 and ×16, beam 5 and 1) and the base model.
 
@@ -462,9 +463,17 @@ def transcription_rows(threads: int, explore: bool) -> list[tuple[str, Callable[
     return rows
 
 
-def end_to_end(wav: Path, recording: Recording, threads: int, defaults: dict[str, Any], name: str) -> Row:
-    """``Library.ingest`` of the WAV into a fresh library, with models already loaded; ``defaults`` override
-    what the ingest's ``load_transcriber`` call uses (the old default is no longer an option of the CLI)."""
+def end_to_end(
+    wav: Path,
+    recording: Recording,
+    threads: int,
+    defaults: dict[str, Any],
+    name: str,
+    options: SourceOptions | None = None,
+) -> Row:
+    """``Library.ingest`` of the WAV into a fresh library with ``options`` (what `atlas ingest`'s flags give),
+    models already loaded; ``defaults`` override what the ingest's ``load_transcriber`` call uses (the old
+    default is no longer an option of the CLI)."""
     original = fw.load_transcriber
 
     def loader(model_name: str, **kwargs: Any) -> fw.FasterWhisperTranscriber:
@@ -480,7 +489,7 @@ def end_to_end(wav: Path, recording: Recording, threads: int, defaults: dict[str
             try:
 
                 def ingest() -> Transcript:
-                    report = lib.ingest([str(wav)])
+                    report = lib.ingest([str(wav)], options)
                     assert [o.status for o in report.outcomes] == ["added"], report.outcomes
                     (video,) = lib.list_videos()
                     return lib.get_record(video.video_id).transcript
@@ -546,9 +555,13 @@ def main() -> None:
             transcriber = make()  # loads the weights now: load time is not transcription time
             transcribe(excerpt, transcriber)  # and first-use costs (the VAD model, buffers) are not either
             runs.append((name, partial(measure, name, recording, partial(transcribe, wav, transcriber))))
-        for name, defaults in (("old default", OLD_DEFAULT), ("new default", {})):
+        greedy = SourceOptions(asr_beam=1)  # `atlas ingest --beam 1`
+        for name, defaults, options in (("--beam 1", {}, greedy), ("old default", OLD_DEFAULT, None)):
             title = f"end to end, {name}: Library.ingest (tiny.en, MiniLM)"
-            runs.append((title, partial(end_to_end, wav, recording, args.threads, defaults, title)))
+            run = partial(end_to_end, wav, recording, args.threads, defaults, title, options)
+            runs.append((title, run))
+        title = "end to end, new default: Library.ingest (tiny.en, MiniLM)"
+        runs.append((title, partial(end_to_end, wav, recording, args.threads, {}, title)))
         best: dict[str, Row] = {}
         for _ in range(args.repeat):
             for name, run in runs:

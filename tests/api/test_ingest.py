@@ -196,6 +196,7 @@ def test_no_allowed_dirs_means_urls_only(make_client: MakeClient, data_dir: Path
         ({"targets": ["/a", "/b"], "options": {"title": "T"}}, "name one video"),
         ({"targets": ["https://example.org/x"], "options": {"titel": "T"}}, "options.titel: Extra inputs"),
         ({"targets": ["https://example.org/x"], "options": {"published": "May"}}, "options.published"),
+        ({"targets": ["https://example.org/x"], "options": {"beam": 0}}, "options.beam"),
         ({"target": "https://example.org/x"}, "targets: Field required"),
     ],
 )

@@ -67,8 +67,13 @@ def test_add_a_sample_follow_the_job_and_find_it(browser_page: tuple[Any, list[s
         assert "--allow-dir" in (page.locator("#add-error .hint").text_content() or "")
         assert page.locator("#job").is_hidden()
 
-        # Two targets, one per line: the job is followed until every target has its outcome.
-        _submit(page, f"{COST_TALK}\n{drop / HOSTILE_NAME}")
+        # Two targets, one per line, with both transcription options ticked: the job is followed until every
+        # target has its outcome.
+        page.check("#add-force-asr")
+        page.check("#add-fast")
+        with page.expect_request("**/api/ingest") as posted:
+            _submit(page, f"{COST_TALK}\n{drop / HOSTILE_NAME}")
+        assert posted.value.post_data_json["options"] == {"force_asr": True, "beam": 1}
         page.wait_for_selector("#job[data-state='done']", timeout=300_000)
         assert page.locator("#add-error").is_hidden()
         assert page.locator("#job-targets .outcome[data-status='added']").count() == 2

@@ -144,6 +144,31 @@ def test_sidecar_subtitles_win_and_force_asr_overrides(tmp_path: Path) -> None:
         assert "jupiter" in spoken and "typed" not in spoken
 
 
+@pytest.mark.slow
+def test_beam_width_reaches_whisper(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``SourceOptions.asr_beam`` is the beam faster-whisper decodes with; unset, it is ``BEAM_SIZE``."""
+    import faster_whisper
+
+    from atlas.asr.faster_whisper import BEAM_SIZE
+
+    beams: list[int] = []
+    real = faster_whisper.WhisperModel.transcribe
+
+    def spy(self: object, audio: object, *args: object, **kwargs: object) -> object:
+        beams.append(kwargs["beam_size"])  # type: ignore[arg-type]
+        return real(self, audio, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(faster_whisper.WhisperModel, "transcribe", spy)
+    clip = write_wav(build_recording([SENTENCES[6][0]], gap=1.0), tmp_path / "comet.wav")
+    other = write_wav(build_recording([SENTENCES[7][0]], gap=1.0), tmp_path / "other.wav")
+    with _fake_library(tmp_path) as lib:
+        lib.ingest([str(clip)], SourceOptions(asr_beam=1))
+        assert set(beams) == {1}
+        lib.ingest([str(other)])
+        assert beams[-1] == BEAM_SIZE != 1
+        assert len(lib.list_videos()) == 2
+
+
 def test_sidecar_choice_and_folder_walk(tmp_path: Path) -> None:
     """Which subtitles a media file reads, and that a folder walk yields each pair once (no decoding here)."""
     for name in ("talk.mp4", "talk.mp3"):

@@ -72,3 +72,19 @@ def test_asr_model_names(tmp_path: Path) -> None:
     done = atlas("ingest", str(clip), "--asr", "tiny-typo", *library, env=offline)
     assert done.returncode == 2, done.stderr
     assert "unknown Whisper model 'tiny-typo'" in done.stderr
+
+
+@pytest.mark.slow
+def test_beam_width_is_chosen_on_the_command_line(tmp_path: Path) -> None:
+    """`--beam 1` (greedy, the faster path) still transcribes the speech; a width out of range is refused."""
+    clip = write_wav(build_recording([SENTENCES[6][0]], gap=1.0), tmp_path / "comet.wav")
+    library = ["--library", str(tmp_path / "lib"), "--embedder", FAKE_EMBEDDER, "--quiet"]
+
+    done = atlas("ingest", str(clip), "--beam", "0", *library)
+    assert done.returncode == 2 and "--beam" in done.stderr, done.stderr
+
+    done = atlas("ingest", str(clip), "--beam", "1", *library)
+    assert done.returncode == 0, done.stderr
+    (video,) = json.loads(atlas("list", "--json", *library[:2]).stdout)
+    shown = json.loads(atlas("show", video["video_id"], "--json", *library[:2]).stdout)
+    assert "jupiter" in " ".join(s["text"] for s in shown["transcript"]["segments"]).lower()

@@ -108,6 +108,7 @@ class IngestOptionsIn(_In):
         None, max_length=200, description="default: tiny.en, or base for a video known not to be in English"
     )
     force_asr: bool = False
+    beam: int | None = Field(None, ge=1, le=10, description="Whisper beam width; default 3, 1 is faster")
     since: date | None = None
     max_items: int | None = Field(None, ge=1, le=10_000)
     refresh: bool = False

@@ -64,9 +64,10 @@ def transcribe_file(
     cache = TranscriptCache(options.cache_dir / "transcripts") if options.cache_dir else None
     transcript = cache.get(key, origin) if cache else None
     if transcript is None:
-        from atlas.asr.faster_whisper import load_transcriber
+        from atlas.asr.faster_whisper import BEAM_SIZE, load_transcriber
 
-        transcriber = load_transcriber(model, threads=options.threads)
+        beam = options.asr_beam or BEAM_SIZE
+        transcriber = load_transcriber(model, threads=options.threads, beam_size=beam)
         transcript = transcribe_stream(path, transcriber, options)
         if cache:
             cache.put(key, transcript)  # a silent file is cached too: it is not decoded again either

@@ -13,7 +13,7 @@ from rich.table import Table
 
 from atlas.cli.app import app
 from atlas.cli.common import EmbedderOpt, JsonOpt, LibraryOpt, open_library, out
-from atlas.cli.ingest import AsrOpt, ForceAsrOpt, QuietOpt, exit_if_failed, with_progress
+from atlas.cli.ingest import AsrOpt, BeamOpt, ForceAsrOpt, QuietOpt, exit_if_failed, with_progress
 from atlas.library import IngestReport, Status
 from atlas.sources.base import SourceOptions
 from atlas.sources.follows import Follow, FollowStore, update_followed
@@ -31,6 +31,7 @@ def update(
     ] = None,
     asr: AsrOpt = None,
     force_asr: ForceAsrOpt = False,
+    beam: BeamOpt = None,
     quiet: QuietOpt = False,
     as_json: JsonOpt = False,
     library: LibraryOpt = None,
@@ -53,7 +54,7 @@ def update(
             else:
                 out.print(_NOTHING_FOLLOWED)
             return
-        options = SourceOptions(asr_model=asr, force_asr=force_asr)
+        options = SourceOptions(asr_model=asr, force_asr=force_asr, asr_beam=beam)
         results = with_progress(
             lambda observer: update_followed(lib, options, observer=observer),
             lambda: len(follows),

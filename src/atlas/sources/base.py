@@ -28,6 +28,8 @@ class SourceOptions:
     # video known to be in another language (atlas.asr.models.choose_model)
     asr_model: str | None = None
     force_asr: bool = False  # transcribe even when captions / sidecar subtitles exist
+    # Whisper's beam width; None: atlas.asr.faster_whisper.BEAM_SIZE. 1 (greedy) trades accuracy for speed
+    asr_beam: int | None = None
     since: str | None = None  # playlists and channels: only videos published on/after this ISO date
     max_items: int | None = None  # playlists and channels: at most this many videos (newest first)
     refresh: bool = False  # re-fetch videos already in the library instead of skipping them

@@ -98,6 +98,7 @@ def source_options(options: IngestOptionsIn) -> SourceOptions:
         published=options.published.isoformat() if options.published else None,
         asr_model=options.asr_model,
         force_asr=options.force_asr,
+        asr_beam=options.beam,
         since=options.since.isoformat() if options.since else None,
         max_items=options.max_items,
         refresh=options.refresh,
