@@ -558,8 +558,8 @@ def main() -> None:
         greedy = SourceOptions(asr_beam=1)  # `atlas ingest --beam 1`
         for name, defaults, options in (("--beam 1", {}, greedy), ("old default", OLD_DEFAULT, None)):
             title = f"end to end, {name}: Library.ingest (tiny.en, MiniLM)"
-            run = partial(end_to_end, wav, recording, args.threads, defaults, title, options)
-            runs.append((title, run))
+            ingest_run = partial(end_to_end, wav, recording, args.threads, defaults, title, options)
+            runs.append((title, ingest_run))
         title = "end to end, new default: Library.ingest (tiny.en, MiniLM)"
         runs.append((title, partial(end_to_end, wav, recording, args.threads, {}, title)))
         best: dict[str, Row] = {}

@@ -186,10 +186,15 @@ def encode(recording: Recording | None, path: Path, *, video: bool = False, titl
                 container.mux(picture.encode(frame))
             container.mux(picture.encode(None))
         if audio is not None and recording is not None:
-            source = av.AudioFrame.from_ndarray(recording.samples.reshape(1, -1), format="s16", layout="mono")
-            source.sample_rate = recording.rate
             resampler = av.AudioResampler(format=audio.format.name, layout="mono", rate=recording.rate)
-            for frame in [*resampler.resample(source), *resampler.resample(None)]:
+            block = 60 * recording.rate  # a minute per frame: one frame of hours of audio is not written
+            for begin in range(0, len(recording.samples), block):
+                piece = recording.samples[begin : begin + block].reshape(1, -1)
+                source = av.AudioFrame.from_ndarray(piece, format="s16", layout="mono")
+                source.sample_rate = recording.rate
+                for frame in resampler.resample(source):
+                    container.mux(audio.encode(frame))
+            for frame in resampler.resample(None):
                 container.mux(audio.encode(frame))
             container.mux(audio.encode(None))
     return path

@@ -21,7 +21,10 @@ import numpy as np
 
 from atlas.asr.base import SAMPLE_RATE, Audio
 
-CHUNK_SECONDS = 600.0  # 10 minutes of 16 kHz float32 is 38 MB: memory stays flat however long the file
+# Memory is bounded by the part, not the file: 10 minutes of 16 kHz float32 is 38 MB, and faster-whisper's
+# feature extractor peaks at ~0.8 MB per second of the part it is given (~0.5 GB per worker at the cap).
+# Shorter parts save some of that but cost accuracy: each part restarts Whisper's previous-text context.
+CHUNK_SECONDS = 600.0
 SEARCH_SECONDS = 30.0  # look for the quietest point in the last 30 s before the chunk limit
 FRAME_SECONDS = 0.02
 MIN_CHUNK_SECONDS = 60.0  # each chunk restarts Whisper's running context: not worth it for less
