@@ -36,7 +36,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
@@ -499,32 +499,51 @@ def end_to_end(
                 fw.load_transcriber = original
 
 
+def quantile(values: Sequence[float], q: float) -> float:
+    """The value at fraction ``q`` of the sorted values (nearest rank below, no interpolation)."""
+    ordered = sorted(values)
+    return ordered[int(q * (len(ordered) - 1))]
+
+
+def markdown_table(head: str, rows: Iterable[Sequence[str]]) -> str:
+    """A Markdown table: ``head`` is the column names joined by "|"; the first column left-aligned, the rest
+    (numbers) right-aligned."""
+    names = head.split("|")
+    lines = ["| " + " | ".join(names) + " |", "|" + "|".join(["---"] + ["---:"] * (len(names) - 1)) + "|"]
+    lines.extend("| " + " | ".join(cells) + " |" for cells in rows)
+    return "\n".join(lines)
+
+
 def render(rows: list[Row], baseline: float, end_to_end_baseline: float) -> str:
     """The table; "vs old" compares transcription rows with the old default's transcription and end-to-end
     rows with the old default's end to end."""
-    head = "configuration|audio s|wall s|CPU s|× real time|vs old|WER|start p50|p90|peak RSS|others".split(
-        "|"
+
+    def versus(row: Row) -> float:
+        return end_to_end_baseline if row.name.startswith("end to end") else baseline
+
+    return markdown_table(
+        "configuration|audio s|wall s|CPU s|× real time|vs old|WER|start p50|p90|peak RSS|others",
+        (row_cells(row, versus(row)) for row in rows),
     )
-    lines = ["| " + " | ".join(head) + " |", "|" + "|".join(["---"] + ["---:"] * (len(head) - 1)) + "|"]
-    for row in rows:
-        errors = sorted(row.start_errors)
-        p50 = f"{statistics.median(errors):.2f} s" if errors else "—"
-        p90 = f"{errors[int(0.9 * (len(errors) - 1))]:.2f} s" if errors else "—"
-        cells = (
-            row.name,
-            f"{row.audio:.0f}",
-            f"{row.wall:.1f}",
-            f"{row.cpu:.1f}",
-            f"{row.audio / row.wall:.1f}×",
-            f"{(end_to_end_baseline if row.name.startswith('end to end') else baseline) / row.wall:.2f}×",
-            f"{row.wer:.1%}",
-            p50,
-            p90,
-            f"{row.peak_rss_mb:.0f} MB",
-            f"{row.others:.2f}",
-        )
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines)
+
+
+def row_cells(row: Row, baseline: float) -> tuple[str, ...]:
+    errors = row.start_errors
+    p50 = f"{statistics.median(errors):.2f} s" if errors else "—"
+    p90 = f"{quantile(errors, 0.9):.2f} s" if errors else "—"
+    return (
+        row.name,
+        f"{row.audio:.0f}",
+        f"{row.wall:.1f}",
+        f"{row.cpu:.1f}",
+        f"{row.audio / row.wall:.1f}×",
+        f"{baseline / row.wall:.2f}×",
+        f"{row.wer:.1%}",
+        p50,
+        p90,
+        f"{row.peak_rss_mb:.0f} MB",
+        f"{row.others:.2f}",
+    )
 
 
 def main() -> None:

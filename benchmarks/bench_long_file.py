@@ -37,7 +37,7 @@ from tests.speech import Recording, build_utterances, encode  # noqa: E402
 from atlas.config import Settings  # noqa: E402
 from atlas.library import Library  # noqa: E402
 from atlas.models import Segment, Transcript, Word  # noqa: E402
-from bench_asr import score, talk_utterances  # noqa: E402
+from bench_asr import markdown_table, quantile, score, talk_utterances  # noqa: E402
 
 
 @dataclass(frozen=True)
@@ -53,7 +53,7 @@ class Run:
 
 def repeated(talk: Recording, times: int) -> Recording:
     """The talk ``times`` times in a row, sentence times shifted with it."""
-    length = len(talk.samples) / talk.rate
+    length = talk.duration
     return Recording(
         np.tile(talk.samples, times),
         talk.rate,
@@ -80,7 +80,7 @@ def ingest(media: Path, library: Path) -> tuple[float, float]:
 def per_repetition(transcript: Transcript, talk: Recording, times: int) -> list[Transcript]:
     """The long transcript cut into one transcript per repetition of the talk, by word start time, each
     shifted back to the talk's own clock."""
-    length = len(talk.samples) / talk.rate
+    length = talk.duration
     words: list[list[Word]] = [[] for _ in range(times)]
     for segment in transcript.segments:
         for word in segment.words:
@@ -117,35 +117,29 @@ def measure(name: str, talk: Recording, times: int, folder: Path) -> Run:
     )
 
 
-def quantile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[int(q * (len(ordered) - 1))]
-
-
 def render(runs: list[Run]) -> str:
-    short = runs[0]
-    head = (
+    return markdown_table(
         "file|audio|wall s|× real time|vs 7.5 min|peak RSS|vs 7.5 min|windows|WER|"
-        "start p50 / p90, first talk|start p50 / p90, last talk"
-    ).split("|")
-    lines = ["| " + " | ".join(head) + " |", "|" + "|".join(["---"] + ["---:"] * (len(head) - 1)) + "|"]
-    for run in runs:
-        first, last = list(run.start_errors_by_repetition[0]), list(run.start_errors_by_repetition[-1])
-        cells = (
-            run.name,
-            f"{run.audio / 60:.1f} min",
-            f"{run.wall:.0f}",
-            f"{run.audio / run.wall:.1f}×",
-            f"{(run.audio / run.wall) / (short.audio / short.wall):.2f}×",
-            f"{run.peak_rss_mb:.0f} MB",
-            f"{run.peak_rss_mb / short.peak_rss_mb:.2f}×",
-            str(run.windows),
-            f"{statistics.mean(run.wer_by_repetition):.1%}",
-            f"{statistics.median(first):.2f} / {quantile(first, 0.9):.2f} s",
-            f"{statistics.median(last):.2f} / {quantile(last, 0.9):.2f} s",
-        )
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines)
+        "start p50 / p90, first talk|start p50 / p90, last talk",
+        (run_cells(run, runs[0]) for run in runs),
+    )
+
+
+def run_cells(run: Run, short: Run) -> tuple[str, ...]:
+    first, last = run.start_errors_by_repetition[0], run.start_errors_by_repetition[-1]
+    return (
+        run.name,
+        f"{run.audio / 60:.1f} min",
+        f"{run.wall:.0f}",
+        f"{run.audio / run.wall:.1f}×",
+        f"{(run.audio / run.wall) / (short.audio / short.wall):.2f}×",
+        f"{run.peak_rss_mb:.0f} MB",
+        f"{run.peak_rss_mb / short.peak_rss_mb:.2f}×",
+        str(run.windows),
+        f"{statistics.mean(run.wer_by_repetition):.1%}",
+        f"{statistics.median(first):.2f} / {quantile(first, 0.9):.2f} s",
+        f"{statistics.median(last):.2f} / {quantile(last, 0.9):.2f} s",
+    )
 
 
 def main() -> None:
