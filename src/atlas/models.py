@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import Any, Literal
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,6 +178,9 @@ class Citation:
         return {"number": self.number, **self.hit.to_json()}
 
 
+SentenceOrigin = Literal["generated", "extracted"]
+
+
 @dataclass(frozen=True, slots=True)
 class AnswerSentence:
     """One sentence of an answer with the moments it cites and whether those moments support it."""
@@ -186,6 +189,9 @@ class AnswerSentence:
     citations: tuple[int, ...]  # citation numbers, in the order written
     supported: bool  # the cited passages back the sentence (support >= the checker's threshold)
     support: float  # the checker's score in [0, 1]
+    # "generated": written by the model; "extracted": quoted from a moment (the extractive generator, or the
+    # fallback that stands in for generated sentences the moments did not support).
+    origin: SentenceOrigin = "generated"
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -193,6 +199,7 @@ class AnswerSentence:
             "citations": list(self.citations),
             "supported": self.supported,
             "support": round(self.support, 4),
+            "origin": self.origin,
         }
 
 
@@ -204,10 +211,11 @@ class Answer:
     question: str
     text: str  # as shown to the user, with ``[n]`` markers; unsupported sentences already dropped
     sentences: tuple[AnswerSentence, ...]
-    citations: tuple[Citation, ...]  # every moment given to the generator, numbered as in the prompt
+    # every moment given to the generator, numbered as in the prompt, then any the extractive fallback quoted
+    citations: tuple[Citation, ...]
     generator: str  # e.g. "llama.cpp/qwen2.5-0.5b-instruct-q4_k_m", "extractive"
     answered: bool
-    dropped: tuple[str, ...] = ()  # generated sentences removed for lack of support
+    dropped: tuple[str, ...] = ()  # generated sentences removed: unsupported, or missing the question
 
     def to_json(self) -> dict[str, Any]:
         return {

@@ -54,7 +54,9 @@ def test_the_json_contract(lib: Library) -> None:
         "citations",
         "dropped",
     }
-    assert set(payload["sentences"][0]) == {"text", "citations", "supported", "support"}
+    # "origin" was added by the extractive fallback; the keys before it stay
+    assert set(payload["sentences"][0]) == {"text", "citations", "supported", "support", "origin"}
+    assert {s["origin"] for s in payload["sentences"]} == {"extracted"}  # quoted, not generated
     citation = payload["citations"][0]
     assert {"number", "video_id", "title", "moment", "url", "start", "end", "snippet"} <= set(citation)
 

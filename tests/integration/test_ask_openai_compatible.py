@@ -1,15 +1,10 @@
 """The OpenAI-compatible generator against a real HTTP server on 127.0.0.1 that speaks the chat-completions
-streaming protocol (server-sent events), and ``Library.ask`` through it."""
+streaming protocol (server-sent events, tests/loopback_llm.py), and ``Library.ask`` through it."""
 
 from __future__ import annotations
 
-import json
-import re
 import socket
-import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import numpy as np
@@ -22,89 +17,13 @@ from atlas.errors import GeneratorError, UserInputError
 from atlas.library import Library
 from atlas.models import AnswerDone, AnswerToken, AskOptions, MomentsFound
 from tests.conftest import SAMPLES
-
-EXCERPT = re.compile(r'^\[(\d+)\] "[^"]*", [^:]+(?::\d\d)*: (.+)$', re.MULTILINE)
-WORD = re.compile(r"[a-z]+")
-
-
-@dataclass
-class FakeServer:
-    """What the fake model does (``mode``) and what it was sent (``requests``)."""
-
-    url: str
-    mode: str = "faithful"
-    requests: list[dict[str, Any]] = field(default_factory=list)
-
-
-def _reply(body: dict[str, Any]) -> str:
-    """A faithful tiny "model": the excerpt sentence sharing most words with the question, cited."""
-    prompt = body["messages"][-1]["content"]
-    question = set(WORD.findall(prompt.split("Question:")[-1].lower()))
-    candidates = [
-        (len(question & set(WORD.findall(sentence.lower()))), number, sentence)
-        for number, text in EXCERPT.findall(prompt)
-        for sentence in re.split(r"(?<=[.!?])\s+", text)
-    ]
-    _, number, sentence = max(candidates)
-    return f"{sentence.rstrip('.')} [{number}]."
-
-
-def _handler(state: FakeServer) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, *args: object) -> None:  # keep pytest output clean
-            pass
-
-        def do_POST(self) -> None:
-            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-            state.requests.append({"path": self.path, "headers": dict(self.headers), "body": body})
-            if state.mode == "unauthorized":
-                return self._send(
-                    401, "application/json", {"error": {"message": "Incorrect API key provided"}}
-                )
-            if state.mode == "crash":
-                return self._send(500, "text/plain", "upstream exploded")
-            if state.mode == "html":
-                return self._send(200, "text/html", "<html>hello</html>")
-            if state.mode == "whole-json":
-                message = {"role": "assistant", "content": _reply(body)}
-                return self._send(200, "application/json", {"choices": [{"index": 0, "message": message}]})
-            self.send_response(200)
-            self.send_header("Content-Type", "text/event-stream")
-            self.end_headers()
-            self.wfile.write(b": keep-alive\n\n")
-            for piece in re.findall(r"\S+\s*", _reply(body)):
-                self._event({"choices": [{"index": 0, "delta": {"content": piece}}]})
-                if state.mode == "dies-mid-answer":
-                    self._event({"error": {"message": "model crashed"}})
-                    return
-            self._event({"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
-            self.wfile.write(b"data: [DONE]\n\n")
-
-        def _event(self, payload: dict[str, Any]) -> None:
-            self.wfile.write(b"data: " + json.dumps(payload).encode() + b"\n\n")
-            self.wfile.flush()
-
-        def _send(self, status: int, content_type: str, payload: object) -> None:
-            data = payload.encode() if isinstance(payload, str) else json.dumps(payload).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", content_type)
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-    return Handler
+from tests.loopback_llm import FakeServer, fake_llm_server
 
 
 @pytest.fixture
 def server() -> Iterator[FakeServer]:
-    state = FakeServer(url="")
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler(state))
-    state.url = f"http://127.0.0.1:{httpd.server_address[1]}/v1"
-    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    yield state
-    httpd.shutdown()
-    httpd.server_close()
+    with fake_llm_server() as state:
+        yield state
 
 
 @pytest.fixture

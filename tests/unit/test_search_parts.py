@@ -6,9 +6,11 @@ import numpy as np
 
 from atlas.index.base import Candidate
 from atlas.models import Sentence, Video
+from atlas.search.evidence import span_evidence
 from atlas.search.fusion import reciprocal_rank_fusion
 from atlas.search.links import deep_link, format_moment
 from atlas.search.pinning import pin_sentence
+from atlas.search.rerank import EvidenceReranker, RerankInput
 from atlas.search.text import keyword_terms, matched_terms
 
 
@@ -99,3 +101,43 @@ def test_stemming_is_thread_safe() -> None:
         results = list(pool.map(lambda chunk: [stem(w) for w in chunk], chunks))
     got = {w: s for chunk, res in zip(chunks, results, strict=True) for w, s in zip(chunk, res, strict=True)}
     assert [got[w] for w in words] == expected
+
+
+def _unit(*rows: list[float]) -> np.ndarray:
+    m = np.array(rows, dtype=np.float32)
+    return (m / np.linalg.norm(m, axis=1, keepdims=True)).astype(np.float32)
+
+
+def test_span_evidence_scores_sentences_and_adjacent_pairs() -> None:
+    vectors = _unit([1, 0, 0], [0, 1, 0], [0, 0, 1])
+    query = _unit([1, 1, 0])[0]
+    evidence = span_evidence(vectors, query)
+    assert np.allclose(evidence.single, [0.7071, 0.7071, 0.0], atol=1e-4)
+    assert np.allclose(evidence.pair, [1.0, 0.5], atol=1e-4)  # the pair (0, 1) *is* the query's direction
+    assert evidence.best_pair > evidence.best_single
+    lone = span_evidence(vectors[:1], query)
+    assert lone.best_pair == lone.best_single
+
+
+def test_pin_opens_where_an_answer_running_over_sentences_begins() -> None:
+    sentences = [
+        Sentence(0, "Welcome back.", 0.0, 2.0, 0),
+        Sentence(1, "So here is how we cut the GPU bill.", 2.0, 5.0, 2),
+        Sentence(2, "We rent spot instances at night.", 5.0, 8.0, 10),
+        Sentence(3, "Lunch is at noon.", 8.0, 9.0, 16),
+    ]
+    vectors = np.eye(4, dtype=np.float32)
+    query = np.array([0.0, 0.55, 0.6, 0.0], dtype=np.float32)  # sentence 2 best, 1 within the margin
+    pin = pin_sentence(sentences, vectors, query, [])
+    assert pin.sentence.index == 1 and pin.sentence.start == 2.0
+    assert pin.snippet.startswith("So here is how we cut the GPU bill.")
+    lone = np.array([0.0, 0.2, 0.6, 0.0], dtype=np.float32)  # sentence 1 is not part of the answer
+    assert pin_sentence(sentences, vectors, lone, []).sentence.index == 2
+
+
+def test_evidence_reranker_prefers_a_window_holding_the_answer_in_one_remark() -> None:
+    query = _unit([1, 0, 0])[0]
+    vague = RerankInput(1, "about everything", _unit([0.6, 0.8, 0])[0], _unit([0.6, 0.8, 0], [0.6, 0, 0.8]))
+    sharp = RerankInput(2, "about it", _unit([0.55, 0.83, 0])[0], _unit([0.98, 0.2, 0], [0, 1, 0]))
+    ranked = EvidenceReranker().rerank(query, [], [vague, sharp])
+    assert [key for key, _ in ranked] == [2, 1]

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from atlas.answer.base import AnswerRequest, Passage, Vector
 from atlas.answer.citations import cite
 from atlas.answer.packing import spans
+from atlas.models import Sentence
 from atlas.search.pinning import KEYWORD_WEIGHT
 from atlas.search.text import keyword_terms, matched_terms, tokenize
 
@@ -48,16 +49,26 @@ class ExtractiveGenerator:
         return len(text.split())
 
     def stream(self, request: AnswerRequest) -> Iterator[str]:
-        terms = keyword_terms(request.question)
-        units = [u for p in request.passages for u in _units(p, request.question_vector, terms)]
-        chosen = _choose(units)
-        for unit in sorted(chosen, key=lambda u: (u.passage.number, u.first)):
-            sentences = unit.passage.sentences[unit.first : unit.last + 1]
-            while len(sentences) > 1 and len(sentences[0].text.split()) <= FILLER_WORDS:
-                sentences = sentences[1:]
-            for sentence in sentences:
-                if not sentence.text.rstrip().endswith("?"):  # asks, asserts nothing (see support.py)
-                    yield cite(_tidy(sentence.text), (unit.passage.number,)) + " "
+        for passage, sentence in extract(request):
+            yield cite(tidy(sentence.text), (passage.number,)) + " "
+
+
+def extract(request: AnswerRequest) -> list[tuple[Passage, Sentence]]:
+    """The sentences an extractive answer tells, each with the passage it comes from, source by source in the
+    order spoken (the fallback for unsupported generated sentences chooses among these)."""
+    terms = keyword_terms(request.question)
+    units = [u for p in request.passages for u in _units(p, request.question_vector, terms)]
+    told: list[tuple[Passage, Sentence]] = []
+    for unit in sorted(_choose(units), key=lambda u: (u.passage.number, u.first)):
+        sentences = unit.passage.sentences[unit.first : unit.last + 1]
+        while len(sentences) > 1 and len(sentences[0].text.split()) <= FILLER_WORDS:
+            sentences = sentences[1:]
+        told += [
+            (unit.passage, sentence)
+            for sentence in sentences
+            if not sentence.text.rstrip().endswith("?")  # asks, asserts nothing (see support.py)
+        ]
+    return told
 
 
 def _units(passage: Passage, question_vector: Vector, terms: list[str]) -> Iterator[_Unit]:
@@ -93,7 +104,7 @@ def _redundant(a: _Unit, b: _Unit) -> bool:
     return bool(union) and len(a.words & b.words) / len(union) >= REDUNDANT_JACCARD
 
 
-def _tidy(text: str) -> str:
+def tidy(text: str) -> str:
     """A spoken sentence as written prose: capital first letter, closing punctuation."""
     text = " ".join(text.split())
     if not text:

@@ -4,9 +4,11 @@ sentence cites a moment.
     question ─► search ─► passages (merged, de-duplicated) ─► answerable? ─► generator ─► pack to its context
              ─► MomentsFound ─► AnswerToken* (as generated) ─► parse [n] ─► support check ─► AnswerDone
 
+Generated sentences that fail the support check, or leave part of the question unanswered, are made up for
+by supported quotes from the moments (fallback.py), so a model answer is never worse than the extractive one.
 The library says when it holds no answer instead of inventing one: no moments match, the best moments are
-about something else, or none of the generated sentences survives the support check. Each case gives
-``answered=False`` and a sentence saying which.
+about something else, or neither the generated sentences nor the quotes survive the support check (or
+address the question). Each case gives ``answered=False`` and a sentence saying which.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import TYPE_CHECKING
 from atlas.answer.base import AnswerRequest, Generator, Passage, Vector
 from atlas.answer.citations import cite, parse_answer, render_answer
 from atlas.answer.extractive import ExtractiveGenerator
+from atlas.answer.fallback import MIN_ANSWER_FOCUS, mend
 from atlas.answer.packing import gather_passages, pack
 from atlas.answer.prompt import build_messages
 from atlas.answer.registry import EXTRACTIVE, generator_name, generators
@@ -46,20 +49,16 @@ MAX_MOMENTS = 50
 MIN_ANSWER_RELEVANCE = 0.4
 # Moments far weaker than the best one are mostly noise to a small model; they are not offered.
 RELEVANCE_SPREAD = 0.3
-# An answer must hold at least one sentence this close to the question. Copied sentences that are true to
-# their moment but miss the question (the bundled model answering "what is Pedalboard?" with sentences about
-# neural network layers: 0.21 and 0.27) do not make an answer.
-MIN_ANSWER_FOCUS = 0.3
 
 NO_MOMENTS = "The library holds no moments that match this question."
 OFF_TOPIC = "The library does not seem to contain an answer: the closest moments are about something else."
 UNVERIFIED = (
-    "No answer could be checked against the moments found: none of the generated sentences was supported "
-    "by the moments it cited, so none is shown."
+    "No answer could be checked against the moments found: neither the generated sentences nor quotes from "
+    "the moments were supported by the moments they cite, so none is shown."
 )
 OFF_QUESTION = (
-    "No answer is shown: the sentences that the moments support do not address the question, and the "
-    "others were not supported."
+    "No answer is shown: the sentences that the moments support, generated or quoted, do not address the "
+    "question."
 )
 NOT_GENERATED = "none"
 
@@ -114,21 +113,27 @@ def _events(
         question, question_vector, passages, build_messages(question, passages), settings.max_answer_tokens
     )
     pieces: list[str] = []
+    extracted = isinstance(writer, ExtractiveGenerator)
     try:
         for piece in writer.stream(request):
             pieces.append(piece)
             yield AnswerToken(piece)
     except AtlasError as exc:
-        if not fallback or isinstance(writer, ExtractiveGenerator):
+        if not fallback or extracted:
             raise
         label = _fallback_label(writer.name, exc)
         if pieces:
             yield AnswerToken("\n\n")  # what streamed so far is abandoned; the extract starts afresh
         pieces = []
+        extracted = True
         for piece in ExtractiveGenerator().stream(request):
             pieces.append(piece)
             yield AnswerToken(piece)
-    yield AnswerDone(_checked(embedder, request, citations, "".join(pieces), label))
+    text = "".join(pieces)
+    if extracted:
+        yield AnswerDone(_checked_extract(embedder, request, citations, text, label))
+    else:
+        yield AnswerDone(_checked(embedder, request, citations, candidates, text, label))
 
 
 def _validate(question: str, limit: int | None) -> None:
@@ -201,12 +206,13 @@ def _unanswered(
     return Answer(question, text, (), citations, generator, answered=False)
 
 
-def _checked(
+def _checked_extract(
     embedder: Embedder, request: AnswerRequest, citations: tuple[Citation, ...], text: str, label: str
 ) -> Answer:
+    """An extractive answer, checked like any other (a quoted question or an off-question line is dropped)."""
     question = request.question
     checker = SupportChecker(embedder, question, request.question_vector, request.passages)
-    report = checker.check(parse_answer(text))
+    report = checker.check(parse_answer(text), origin="extracted")
     if not report.kept:
         return Answer(question, UNVERIFIED, (), citations, label, answered=False, dropped=report.dropped)
     if report.focus < MIN_ANSWER_FOCUS:
@@ -214,3 +220,27 @@ def _checked(
         return Answer(question, OFF_QUESTION, (), citations, label, answered=False, dropped=missed)
     shown = render_answer(report.kept, report.paragraph_starts)
     return Answer(question, shown, report.kept, citations, label, answered=True, dropped=report.dropped)
+
+
+def _checked(
+    embedder: Embedder,
+    request: AnswerRequest,
+    citations: tuple[Citation, ...],
+    candidates: list[Passage],
+    text: str,
+    label: str,
+) -> Answer:
+    """A generated answer, checked sentence by sentence, with supported extracts standing in for what failed
+    the check or left the question uncovered (fallback.py)."""
+    question = request.question
+    checker = SupportChecker(embedder, question, request.question_vector, request.passages)
+    mended = mend(embedder, request, checker.check(parse_answer(text)), candidates)
+    citations += _citations(mended.extra)
+    if not mended.sentences:
+        return Answer(question, UNVERIFIED, (), citations, label, answered=False, dropped=mended.dropped)
+    if mended.focus < MIN_ANSWER_FOCUS:
+        return Answer(question, OFF_QUESTION, (), citations, label, answered=False, dropped=mended.dropped)
+    if mended.extracted:
+        label = f"{label} + extractive"  # some sentences are quotes, not the model's (each says which)
+    shown = render_answer(mended.sentences, mended.paragraph_starts)
+    return Answer(question, shown, mended.sentences, citations, label, answered=True, dropped=mended.dropped)

@@ -21,14 +21,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from atlas.answer.base import Passage, Vector
 from atlas.answer.citations import DraftSentence, cite
 from atlas.embedding.base import Embedder
-from atlas.models import AnswerSentence
+from atlas.models import AnswerSentence, SentenceOrigin
 from atlas.search.text import STOPWORDS, stem, tokenize
 
 SUPPORT_THRESHOLD = 0.5
@@ -61,6 +61,10 @@ class SupportReport:
     paragraph_starts: frozenset[int]  # indexes into ``kept`` where the generator began a paragraph
     dropped: tuple[str, ...]  # as the generator wrote them, with their markers
     focus: float  # the best cosine of a kept sentence to the question (-1 when none is kept)
+    # For the fallback (fallback.py): the kept sentences' vectors, and for each dropped sentence where it
+    # stood (the index into ``kept`` it came before) and its vector.
+    kept_vectors: tuple[Vector, ...] = ()
+    gaps: tuple[tuple[int, Vector], ...] = ()
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -88,22 +92,28 @@ class SupportChecker:
         self._evidence = {p.number: _evidence(p) for p in passages}
         self._names = names_in([question, *(p.text for p in passages)])
 
-    def check(self, drafts: Sequence[DraftSentence]) -> SupportReport:
+    def check(self, drafts: Sequence[DraftSentence], origin: SentenceOrigin = "generated") -> SupportReport:
         vectors = self._embedder.embed([d.text for d in drafts])
         kept: list[AnswerSentence] = []
+        kept_vectors: list[Vector] = []
         starts: set[int] = set()
         dropped: list[str] = []
+        gaps: list[tuple[int, Vector]] = []
         focus = -1.0
         for draft, vector in zip(drafts, vectors, strict=True):
             checked = self._check_one(draft, vector)
             if checked is None:
                 dropped.append(cite(draft.text, draft.citations))
+                gaps.append((len(kept), vector))
                 continue
             if draft.paragraph and kept:
                 starts.add(len(kept))
-            kept.append(checked)
+            kept.append(replace(checked, origin=origin))
+            kept_vectors.append(vector)
             focus = max(focus, float(vector @ self._question_vector))
-        return SupportReport(tuple(kept), frozenset(starts), tuple(dropped), focus)
+        return SupportReport(
+            tuple(kept), frozenset(starts), tuple(dropped), focus, tuple(kept_vectors), tuple(gaps)
+        )
 
     def score(self, text: str, vector: Vector, numbers: Sequence[int]) -> float:
         """Support of a sentence by the union of the passages ``numbers`` (all must exist), in [0, 1]."""
@@ -114,7 +124,7 @@ class SupportChecker:
         names = (self._names | names_in([text])) & _name_keys(text)
         if not names <= frozenset().union(*(e.names for e in evidence)):
             return 0.0
-        words = _content_stems(text)
+        words = content_stems(text)
         lexical = len(words & stems) / len(words) if words else 0.0
         cosine = max(float(np.max(e.vectors @ vector)) for e in evidence)
         meaning = min(1.0, max(0.0, (cosine - COSINE_FLOOR) / (COSINE_CEILING - COSINE_FLOOR)))
@@ -186,7 +196,7 @@ def _evidence(passage: Passage) -> _Evidence:
     )
 
 
-def _content_stems(text: str) -> frozenset[str]:
+def content_stems(text: str) -> frozenset[str]:
     return frozenset(stem(t) for t in tokenize(text) if t not in STOPWORDS)
 
 

@@ -203,6 +203,9 @@ class AnswerSentenceOut(BaseModel):
     citations: list[int]
     supported: bool
     support: float
+    origin: Literal["generated", "extracted"] = Field(
+        "generated", description="generated: written by the model; extracted: quoted from the cited moment"
+    )
 
 
 class AnswerOut(BaseModel):

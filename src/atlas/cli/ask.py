@@ -106,14 +106,25 @@ def _print_answer(answer: Answer, draft: str) -> None:
         _print_sources("Closest moments", answer.citations)
     else:
         if " ".join(draft.split()) != " ".join(answer.text.split()):
-            removed = len(answer.dropped)
-            note = f", {removed} unsupported sentence{'s' * (removed != 1)} removed" if removed else ""
-            out.print(f"\n[bold]Checked answer[/] [dim](each sentence against its moments{note})[/]")
+            # The streamed draft is the model's; what it got wrong is replaced by quotes, shown only here.
+            out.print(
+                f"\n[bold]Checked answer[/] [dim](each sentence against its moments{_changes(answer)})[/]"
+            )
             out.print(answer.text, markup=False)
         cited = {n for s in answer.sentences for n in s.citations}
         _print_sources("Sources", tuple(c for c in answer.citations if c.number in cited))
     if answer.generator != NOT_GENERATED:
         out.print(f"[dim]Written by {answer.generator}[/]")
+
+
+def _changes(answer: Answer) -> str:
+    """What the check changed, e.g. ", 2 unsupported sentences removed, 1 quoted from the moments"."""
+    removed = len(answer.dropped)
+    quoted = sum(s.origin == "extracted" for s in answer.sentences)
+    note = f", {removed} unsupported sentence{'s' * (removed != 1)} removed" if removed else ""
+    if quoted and not answer.generator.startswith("extractive"):  # an extractive answer is all quotes
+        note += f", {quoted} quoted from the moments"
+    return note
 
 
 def _print_sources(heading: str, citations: tuple[Citation, ...]) -> None:

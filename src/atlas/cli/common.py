@@ -27,7 +27,8 @@ EmbedderOpt = Annotated[
     str | None,
     typer.Option(
         "--embedder",
-        help="Embedding model name (default: the library's, or all-MiniLM-L6-v2).",
+        help="Embedding model for a new library (default: the library's, or all-MiniLM-L6-v2; bundled too: "
+        "all-mpnet-base-v2, stronger and slower).",
         show_default=False,
     ),
 ]

@@ -7,11 +7,13 @@ weights (torch is needed for that one export only) and cached; the recorded embe
 sentence-transformers one because the vectors are the same.
 
 Supported: models laid out like a sentence-transformers directory with mean pooling (and optionally a
-Normalize module, which ``Embedder.embed`` applies anyway).
+Normalize module, which ``Embedder.embed`` applies anyway): all-MiniLM-L6-v2 (BERT) and all-mpnet-base-v2
+(MPNet, measured max abs difference ~1e-6 against sentence-transformers).
 """
 
 from __future__ import annotations
 
+import inspect
 import json
 import os
 import tempfile
@@ -56,33 +58,35 @@ def export_onnx(model_dir: Path, target: Path) -> Path:
     quiet_transformers()
     model = transformers.AutoModel.from_pretrained(str(model_dir)).eval()
 
+    # BERT-likes (MiniLM) take token_type_ids; MPNet has no token types and would silently swallow them as
+    # **kwargs, so the graph gets exactly the inputs the model's forward names.
+    names = [n for n in _INPUTS if n in inspect.signature(model.forward).parameters]
+
     class _LastHiddenState(torch.nn.Module):  # type: ignore[misc]
         # Keyword arguments: BertModel's positional order differs between transformers releases.
         def __init__(self, inner: Any) -> None:
             super().__init__()
             self.inner = inner
 
-        def forward(self, input_ids: Any, attention_mask: Any, token_type_ids: Any) -> Any:
-            out = self.inner(
-                input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
-            )
-            return out.last_hidden_state
+        def forward(self, *tensors: Any) -> Any:
+            return self.inner(**dict(zip(names, tensors, strict=True))).last_hidden_state
 
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=target.parent, suffix=".onnx.tmp")
     os.close(fd)
     try:
-        ids = torch.ones((2, 8), dtype=torch.long)
-        axes = {n: {0: "batch", 1: "tokens"} for n in (*_INPUTS, "last_hidden_state")}
+        ids = torch.full((2, 8), 5, dtype=torch.long)  # a plain token: 1 is MPNet's pad id
+        axes = {n: {0: "batch", 1: "tokens"} for n in (*names, "last_hidden_state")}
+        examples = {"input_ids": ids, "attention_mask": torch.ones_like(ids), "token_type_ids": ids * 0}
         # The tracer warns that shape checks become constants; for an encoder they are (no KV cache, never
         # causal), and the exported graph is checked against sentence-transformers in the tests.
         with torch.no_grad(), warnings.catch_warnings():
             warnings.simplefilter("ignore")
             torch.onnx.export(
                 _LastHiddenState(model),
-                (ids, torch.ones_like(ids), torch.zeros_like(ids)),
+                tuple(examples[n] for n in names),
                 tmp,
-                input_names=list(_INPUTS),
+                input_names=names,
                 output_names=["last_hidden_state"],
                 dynamic_axes=axes,
                 opset_version=17,
@@ -111,7 +115,12 @@ class OnnxEmbedder(Embedder):
             ) from exc
         self._tokenizer = tokenizers.Tokenizer.from_file(str(model_dir / "tokenizer.json"))
         self._tokenizer.enable_truncation(_max_tokens(model_dir))
-        self._tokenizer.enable_padding()
+        # Pad each batch to its longest text, with the model's own pad token (MPNet's is id 1, BERT's id 0:
+        # the position ids MPNet derives from input_ids count anything that is not its pad token).
+        padding = self._tokenizer.padding or {}
+        self._tokenizer.enable_padding(
+            pad_id=padding.get("pad_id", 0), pad_token=padding.get("pad_token", "[PAD]")
+        )
         self._wants_types = "token_type_ids" in {i.name for i in self._session.get_inputs()}
         self.id = embedder_id
         self.dim = int(self._session.get_outputs()[0].shape[-1])

