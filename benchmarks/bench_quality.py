@@ -473,12 +473,14 @@ def describe(hit: Hit) -> dict[str, Any]:
     }
 
 
-def evaluate(lib: Library, queries: list[Query], mode: Mode, limit: int, label: str = "") -> ModeReport:
+def evaluate(
+    lib: Library, queries: list[Query], mode: Mode, limit: int, label: str = "", *, deep: bool = False
+) -> ModeReport:
     """Search every query in one mode; rank of the first relevant hit, moment error of a relevant rank 1."""
     report = ModeReport(mode, label=label)
     for q in queries:
         began = time.perf_counter()
-        hits = lib.search(q.query, limit=limit, mode=mode)
+        hits = lib.search(q.query, limit=limit, mode=mode, deep=deep)
         seconds = time.perf_counter() - began
         rank = next((i for i, hit in enumerate(hits, 1) if relevant(hit, q)), None)
         error = None
@@ -583,11 +585,11 @@ def library_settings(embedder: str, threads: int | None) -> Any:
     return resolve_settings(library=directory, threads=threads, embedder=embedder)
 
 
-# Rerank variants measured against each other over one library (the weights of each are in rerank.py's
-# history): no rerank (plain RRF), the weights before sentence pairs were scored, the shipped ones.
+# Rerank variants measured against each other over one library: no rerank (plain RRF), and the weights
+# (window, sentence, pair, keyword) before sentence pairs were scored; the shipped ones are the main table.
 RERANK_VARIANTS: dict[str, tuple[float, float, float, float] | None] = {
-    "hybrid, RRF only (no rerank)": None,
-    "hybrid, rerank window/sentence/keyword 0.45/0.35/0.2 (previous)": (0.45, 0.35, 0.0, 0.2),
+    "rrf-only": None,
+    "no-pairs": (0.45, 0.35, 0.0, 0.2),
 }
 
 
@@ -760,10 +762,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="hybrid with each rerank variant (none, previous weights, shipped) over the same library",
     )
     parser.add_argument(
+        "--deep", action="store_true", help="also evaluate hybrid with deep=True (LLM query rewrites; slow)"
+    )
+    parser.add_argument(
+        "--rewrites",
+        type=Path,
+        metavar="FILE",
+        help="--deep: replay the LLM rewrites saved here, save new ones (quality_deep.py)",
+    )
+    parser.add_argument(
         "--json", type=Path, metavar="FILE", help="write raw numbers and per-query ranks here"
     )
     parser.add_argument(
         "--show-misses", action="store_true", help="print hybrid misses at rank 5 with top hit"
+    )
+    parser.add_argument(
+        "--store",
+        metavar="URL",
+        help="also evaluate the same library on this PostgreSQL store (postgresql://...; its contents are "
+        "replaced) and print both stores' R@5 with the difference (quality_store.py)",
     )
     args = parser.parse_args(argv)
 
@@ -782,6 +799,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         lib.search("warm up the model", limit=1, mode="vector")  # load the embedder outside the timings
         suite = run_suite(lib, queries, "", [cast("Mode", m) for m in args.modes], args.limit)
         ablations = run_ablations(lib, queries, args.limit) if args.ablation else []
+        if args.store:
+            from quality_store import compare_stores
+
+            compare_stores(lib, args.store, queries, args.modes, args.limit, run_suite)
+        if args.deep:
+            from quality_deep import evaluate_deep
+
+            deep = evaluate_deep(lib, queries, args.limit, args.rewrites, evaluate)
+            ablations.append(Suite("hybrid+deep", [deep]))
     finally:
         lib.close()
     note = " (hybrid without rerank)" if args.no_rerank else ""

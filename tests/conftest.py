@@ -10,6 +10,7 @@ import pytest
 
 from atlas.config import Settings
 from atlas.library import Library
+from tests.postgres_server import PgServer, start_server
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "samples"
@@ -49,3 +50,25 @@ def real_library(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Library]:
         report = lib.ingest([str(p) for p in sorted(SAMPLES.iterdir())])
         assert not report.failed, report.failed
         yield lib
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[PgServer]:
+    """One real PostgreSQL server (pgserver) for the whole session; skipped when not installed."""
+    yield from start_server()
+
+
+@pytest.fixture
+def pg_database(pg_server: PgServer) -> Iterator[str]:
+    """The URL of a fresh, empty database on the session's server, dropped after the test."""
+    url = pg_server.create_database()
+    yield url
+    pg_server.drop_database(url)
+
+
+@pytest.fixture
+def pg_schema(pg_server: PgServer) -> Iterator[tuple[str, str]]:
+    """(database URL, schema name): a fresh library location in the session's shared database."""
+    url, schema = pg_server.create_schema()
+    yield url, schema
+    pg_server.drop_schema(url, schema)

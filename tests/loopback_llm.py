@@ -4,7 +4,7 @@ tiny "model" reads the excerpts the prompt holds and answers in one of several w
     faithful          the excerpt sentence sharing most words with the question, cited
     lies              that sentence with invented figures and names added (what small models do)
     true-then-lies    the faithful sentence, then a made-up one citing the same excerpt
-    unauthorized, crash, html, whole-json, dies-mid-answer    broken servers of several kinds
+    unauthorized, crash, html, html-501, whole-json, dies-mid-answer    broken servers of several kinds
 """
 
 from __future__ import annotations
@@ -23,6 +23,20 @@ WORD = re.compile(r"[a-z]+")
 # Neither the figures nor the names are in any sample transcript: the support checker must drop these.
 INVENTED_CLAUSE = ", as Napoleon Bonaparte showed in 1887 with 40 Zeppelins"
 INVENTED_SENTENCE = "It was first sold in 1887 by Napoleon Bonaparte for 40 francs"
+HTML_ERROR_PAGE = """<!DOCTYPE HTML>
+<html lang="en">
+    <head>
+        <meta charset="utf-8">
+        <style type="text/css">body { font-family: sans-serif; }</style>
+        <title>Error response</title>
+    </head>
+    <body>
+        <h1>Error response</h1>
+        <p>Error code: 501</p>
+        <p>Message: Unsupported method ('POST').</p>
+    </body>
+</html>
+"""
 
 
 @dataclass
@@ -72,6 +86,9 @@ def _handler(state: FakeServer) -> type[BaseHTTPRequestHandler]:
                 return self._send(500, "text/plain", "upstream exploded")
             if state.mode == "html":
                 return self._send(200, "text/html", "<html>hello</html>")
+            if state.mode == "html-501":  # what http.server, nginx and friends send for an unknown route
+                page = HTML_ERROR_PAGE.replace("\n", "\r\n")
+                return self._send(501, "text/html", page)
             if state.mode == "whole-json":
                 message = {"role": "assistant", "content": reply(body)}
                 return self._send(200, "application/json", {"choices": [{"index": 0, "message": message}]})

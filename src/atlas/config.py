@@ -13,6 +13,8 @@ from pathlib import Path
 ENV_LIBRARY = "ATLAS_LIBRARY"
 ENV_EMBEDDER = "ATLAS_EMBEDDER"
 ENV_THREADS = "ATLAS_THREADS"
+ENV_STORE = "ATLAS_STORE"
+STORE_SCHEMES = ("postgresql://", "postgres://")
 DEFAULT_EMBEDDER = "all-MiniLM-L6-v2"
 
 
@@ -79,6 +81,9 @@ class Settings:
     # differs from the recorded one is refused rather than silently mixing vector spaces.
     embedder: str | None = None
     threads: int | None = None
+    # None: the embedded SQLite store in ``library_dir``; else a PostgreSQL URL (``--store`` / ATLAS_STORE).
+    # ``library_dir`` still holds what stays local either way: the Whisper transcript cache, jobs, follows.
+    store: str | None = None
     windows: WindowSettings = field(default_factory=WindowSettings)
     search: SearchSettings = field(default_factory=SearchSettings)
     answer: AnswerSettings = field(default_factory=AnswerSettings)
@@ -98,6 +103,7 @@ def resolve_settings(
     library: str | Path | None = None,
     embedder: str | None = None,
     threads: int | None = None,
+    store: str | None = None,
     environ: Mapping[str, str] | None = None,
 ) -> Settings:
     """Flags win over the environment, which wins over defaults."""
@@ -106,7 +112,23 @@ def resolve_settings(
     emb = embedder or env.get(ENV_EMBEDDER) or None
     thr = threads if threads is not None else _int_or_none(env.get(ENV_THREADS))
     answer = resolve_answer_settings(environ=env)
-    return Settings(library_dir=Path(lib).expanduser(), embedder=emb, threads=thr, answer=answer)
+    chosen = check_store(store or (env.get(ENV_STORE) or "").strip() or None)
+    return Settings(
+        library_dir=Path(lib).expanduser(), embedder=emb, threads=thr, store=chosen, answer=answer
+    )
+
+
+def check_store(store: str | None) -> str | None:
+    """None (the embedded store) or a PostgreSQL URL; anything else is a one-line error naming the fix."""
+    if store is None or store.startswith(STORE_SCHEMES):
+        return store
+    from atlas.errors import UserInputError
+
+    shown = store.split("@", 1)[-1]  # never echo a password
+    raise UserInputError(
+        f"--store / {ENV_STORE} must be a PostgreSQL URL, got {shown!r}",
+        hint="use postgresql://user@host:5432/database, or leave it unset for the embedded library",
+    )
 
 
 def default_model_cache_dir() -> Path:
@@ -152,6 +174,8 @@ def _int_or_none(value: str | None) -> int | None:
 
 ENV_API_TOKEN = "ATLAS_API_TOKEN"
 ENV_ALLOWED_DIRS = "ATLAS_ALLOWED_DIRS"  # several directories separated by os.pathsep, like PATH
+ENV_ALLOWED_HOSTS = "ATLAS_ALLOWED_HOSTS"  # comma-separated host names a loopback server also answers to
+ENV_ALLOWED_ASR_MODELS = "ATLAS_ALLOWED_ASR_MODELS"  # comma-separated Whisper models the API may load
 MAX_REQUEST_BYTES = 1 << 20  # request bodies are small JSON documents; anything bigger is a mistake or abuse
 
 
@@ -163,6 +187,12 @@ class ServeSettings:
     port: int = 8000
     token: str | None = None  # the bearer token write endpoints require; None when the operator set none
     allowed_dirs: tuple[Path, ...] = ()  # resolved; local paths the API may ingest and media it may serve
+    # Host names (lower-case, no port) a loopback server answers to besides the loopback ones (DNS rebinding:
+    # api/security.py), e.g. a name in /etc/hosts or a reverse proxy's.
+    allowed_hosts: tuple[str, ...] = ()
+    # Whisper models an API client may ask for besides the bundled ones (a hub name or a local model folder
+    # the operator trusts); the API never fetches or loads other models.
+    allowed_asr_models: tuple[str, ...] = ()
     max_body_bytes: int = MAX_REQUEST_BYTES
 
     @property
@@ -185,6 +215,8 @@ def resolve_serve_settings(
     host: str = "127.0.0.1",
     port: int = 8000,
     allowed_dirs: tuple[str | Path, ...] = (),
+    allowed_hosts: tuple[str, ...] = (),
+    allowed_asr_models: tuple[str, ...] = (),
     environ: Mapping[str, str] | None = None,
 ) -> ServeSettings:
     """``--allow-dir`` flags win over ``ATLAS_ALLOWED_DIRS``. The token comes from ``ATLAS_API_TOKEN`` only:
@@ -208,4 +240,17 @@ def resolve_serve_settings(
                 hint=f"pass an existing folder to --allow-dir or in {ENV_ALLOWED_DIRS}",
             )
         resolved.append(directory)
-    return ServeSettings(host=host, port=port, token=token, allowed_dirs=tuple(resolved))
+    hosts = allowed_hosts or _comma_list(env.get(ENV_ALLOWED_HOSTS))
+    models = allowed_asr_models or _comma_list(env.get(ENV_ALLOWED_ASR_MODELS))
+    return ServeSettings(
+        host=host,
+        port=port,
+        token=token,
+        allowed_dirs=tuple(resolved),
+        allowed_hosts=tuple(h.strip().lower().rstrip(".") for h in hosts if h.strip()),
+        allowed_asr_models=tuple(m.strip() for m in models if m.strip()),
+    )
+
+
+def _comma_list(value: str | None) -> tuple[str, ...]:
+    return tuple(part.strip() for part in (value or "").split(",") if part.strip())

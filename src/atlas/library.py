@@ -5,22 +5,33 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from types import TracebackType
-from typing import Literal, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol
 
 from atlas.chunking import build_windows, split_sentences
 from atlas.config import DEFAULT_EMBEDDER, Settings
 from atlas.embedding.base import Embedder
 from atlas.embedding.registry import create_embedder, embedder_id_for, embedder_name_for
-from atlas.errors import LibraryMismatchError, NotFoundError, SourceError
+from atlas.errors import AtlasError, LibraryMismatchError, NotFoundError, SourceError
+from atlas.ids import conform_video_id
 from atlas.index.base import Index, IndexIdentity, VideoRecord, segments_to_json
+from atlas.index.postgres_schema import redact
 from atlas.models import Answer, AnswerEvent, AskOptions, Hit, SearchFilters, Video
 from atlas.search.engine import Mode, SearchEngine
+from atlas.search.rewrite import QueryRewriter
 from atlas.sources.base import Ingestible, ProgressFn, SourceFailure, SourceOptions, SourceSkipped
 from atlas.sources.registry import all_sources, expand_targets, resolve
+from atlas.sources.validate import check_options, check_targets
+from atlas.textsafe import strip_controls
+
+log = logging.getLogger("atlas.library")
+
+if TYPE_CHECKING:
+    from atlas.chapters.service import ChapterOptions, Chapters
 
 Status = Literal["added", "replaced", "unchanged", "skipped", "failed"]
 
@@ -53,6 +64,7 @@ class LibraryHealth:
     identity: IndexIdentity | None  # None until something is ingested
     counts: dict[str, int]  # videos, windows, sentences
     problems: tuple[str, ...]  # empty when the store is consistent
+    store: str | None = None  # the PostgreSQL store's URL (password hidden); None: embedded SQLite
 
 
 class IngestObserver(Protocol):
@@ -80,25 +92,50 @@ class _Silent:
 
 
 class Library:
-    def __init__(self, settings: Settings, index: Index, embedder: Embedder | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        index: Index,
+        embedder: Embedder | None = None,
+        rewriter: QueryRewriter | None = None,
+    ) -> None:
         self.settings = settings
         self.index = index
         self._embedder = embedder
-        self._engine = SearchEngine(index, self._get_embedder, settings.search)
+        self._rewriter = rewriter  # None: the bundled LLM, loaded by the first deep search
+        self._engine = SearchEngine(index, self._get_embedder, settings.search, rewriter=self._get_rewriter)
 
     @classmethod
-    def open(cls, settings: Settings, *, create: bool = True, embedder: Embedder | None = None) -> Library:
-        """Open (or with ``create``, make) the library directory. Read-only commands pass ``create=False``."""
-        from atlas.index import open_index
+    def open(
+        cls,
+        settings: Settings,
+        *,
+        create: bool = True,
+        embedder: Embedder | None = None,
+        rewriter: QueryRewriter | None = None,
+    ) -> Library:
+        """Open (or with ``create``, make) the library directory. Read-only commands pass ``create=False``.
+
+        With ``settings.store`` the index lives in that PostgreSQL database; the directory still holds the
+        local state (the Whisper transcript cache, jobs, followed playlists)."""
+        from atlas.index import open_index, open_store
 
         directory = settings.library_dir
+        if settings.store is not None:
+            index = open_store(settings.store, create=create)
+            try:
+                directory.mkdir(parents=True, exist_ok=True)
+            except BaseException:
+                index.close()
+                raise
+            return cls(settings, index, embedder)
         if not create and not (directory / "atlas.db").exists():
             raise NotFoundError(
                 f"no Atlas library at {directory}",
                 hint="ingest something first (atlas ingest FILE) or pass --library DIR / set ATLAS_LIBRARY",
             )
         directory.mkdir(parents=True, exist_ok=True)
-        return cls(settings, open_index(directory), embedder)
+        return cls(settings, open_index(directory), embedder, rewriter)
 
     def close(self) -> None:
         self._engine.close()
@@ -140,6 +177,16 @@ class Library:
             )
         return self._embedder
 
+    def _get_rewriter(self) -> QueryRewriter:
+        if self._rewriter is None:
+            from atlas.search.rewrite import bundled_rewriter
+
+            answer = self.settings.answer
+            if answer.threads is None and self.settings.threads is not None:
+                answer = answer.with_(threads=self.settings.threads)  # --threads, as ``ask`` does
+            self._rewriter = bundled_rewriter(answer)
+        return self._rewriter
+
     @property
     def embedder(self) -> Embedder:
         """The library's embedder, loaded on first use."""
@@ -163,17 +210,22 @@ class Library:
         options: SourceOptions | None = None,
         observer: IngestObserver | None = None,
     ) -> IngestReport:
-        """Ingest every target; a bad one is reported and the others still go in."""
+        """Ingest every target; a bad one is reported and the others still go in. A bad option (``video_id``,
+        ``url``) or an empty target is refused before any work (``UserInputError``)."""
+        targets = check_targets(targets)
+        check_options(options or SourceOptions())
         options = self.source_options(options or SourceOptions())
         observer = observer or _Silent()
         sources = all_sources()
         report = IngestReport()
-        for target in expand_targets(list(targets), sources):
+        for target in expand_targets(targets, sources):
             observer.item_started(target)
             per_target = replace(options, progress=_progress_for(observer, target))
-            for item in resolve(target, per_target, sources):
-                if isinstance(item, Ingestible) and options.video_id is None:
-                    item = self._distinct_id(item)
+            for item in _failing_alone(target, resolve(target, per_target, sources)):
+                if isinstance(item, Ingestible):
+                    item = _cleaned(item)
+                    if options.video_id is None:
+                        item = self._distinct_id(item)
                 outcome = self._ingest_one(target, item, observer)
                 report.outcomes.append(outcome)
                 observer.item_finished(outcome)
@@ -268,10 +320,14 @@ class Library:
         limit: int | None = None,
         filters: SearchFilters | None = None,
         mode: Mode = "hybrid",
+        deep: bool = False,
     ) -> list[Hit]:
+        """``deep`` (experimental, not offered by the CLI or the API): the bundled LLM rewrites the query and
+        each rewrite's hits are fused in. Measured not to help with the bundled 0.5B model, at tens of seconds
+        per query on 2 cores (benchmarks/README.md, Quality): kept to re-measure with a stronger rewriter."""
         if self.index.identity() is None:
             return []  # an empty library: nothing to find, and no model to load
-        return self._engine.search(query, limit=limit, filters=filters, mode=mode)
+        return self._engine.search(query, limit=limit, filters=filters, mode=mode, deep=deep)
 
     def list_videos(self) -> list[Video]:
         return self.index.list_videos()
@@ -281,6 +337,16 @@ class Library:
 
     def get_record(self, video_id: str) -> VideoRecord:
         return self.index.get_record(video_id)
+
+    def chapters(self, video_id: str, options: ChapterOptions | None = None) -> Chapters:
+        """The video cut into topic segments (start times, short titles) from its stored sentence vectors;
+        NotFoundError for an unknown id. ``options``: titles ("keyphrase" or "llm"), segmenter, lengths."""
+        from atlas.chapters.service import chapters_of
+
+        answer = self.settings.answer
+        if answer.threads is None and self.settings.threads is not None:
+            answer = answer.with_(threads=self.settings.threads)
+        return chapters_of(self.index.get_record(video_id), options, answer_settings=answer)
 
     def remove(self, video_id: str) -> None:
         if not self.index.remove_video(video_id):
@@ -295,6 +361,7 @@ class Library:
             identity=self.index.identity(),
             counts=self.index.counts(),
             problems=tuple(self.index.verify()),
+            store=None if self.settings.store is None else redact(self.settings.store),
         )
 
     def export(self, path: Path) -> int:
@@ -322,6 +389,37 @@ class Library:
         from atlas.answer import service
 
         return service.ask_stream(self, question, options or AskOptions())
+
+
+def _failing_alone(
+    target: str, items: Iterator[Ingestible | SourceSkipped | SourceFailure]
+) -> Iterator[Ingestible | SourceSkipped | SourceFailure]:
+    """``items``, with an unexpected error from a source or parser (a bug, a hostile file it did not
+    foresee) turned into one failed item: a bad file fails alone, the next targets still go in. Atlas's own
+    errors other than a source's (a library built with another embedder, a missing package) still stop the
+    whole ingest, as they concern every target."""
+    try:
+        yield from items
+    except AtlasError:
+        raise
+    except Exception as exc:
+        log.warning("reading %s failed unexpectedly", target, exc_info=True)
+        detail = " ".join(str(exc).split())[:200]
+        problem = f"could not be read ({type(exc).__name__}{': ' + detail if detail else ''})"
+        yield SourceFailure(SourceError(target, problem, hint="check the file; the details are in the log"))
+
+
+def _cleaned(item: Ingestible) -> Ingestible:
+    """Ids derived from outside data made to conform (ids.py); titles and channels without control
+    characters, which would act on a terminal that prints them."""
+    video = item.video
+    cleaned = replace(
+        video,
+        video_id=conform_video_id(video.video_id),
+        title=strip_controls(video.title),
+        channel=strip_controls(video.channel) if video.channel else video.channel,
+    )
+    return item if cleaned == video else replace(item, video=cleaned)
 
 
 def _progress_for(observer: IngestObserver, target: str) -> ProgressFn:

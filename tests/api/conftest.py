@@ -44,7 +44,8 @@ def settings(tmp_path: Path) -> Settings:
 
 @pytest.fixture
 def make_client(settings: Settings, data_dir: Path) -> Iterator[MakeClient]:
-    """``make_client(host=..., token=..., allowed=[...])``: a started TestClient addressed as 127.0.0.1."""
+    """``make_client(host=..., token=..., allowed=[...], **ServeSettings fields)``: a started TestClient
+    addressed as 127.0.0.1."""
     opened: list[TestClient] = []
 
     def make(
@@ -53,9 +54,11 @@ def make_client(settings: Settings, data_dir: Path) -> Iterator[MakeClient]:
         token: str | None = None,
         allowed: tuple[Path, ...] | None = None,
         raise_server_exceptions: bool = True,
+        **serve_options: Any,
     ) -> TestClient:
         roots = (data_dir,) if allowed is None else allowed
-        serve = ServeSettings(host=host, token=token, allowed_dirs=tuple(p.resolve() for p in roots))
+        dirs = tuple(p.resolve() for p in roots)
+        serve = ServeSettings(host=host, token=token, allowed_dirs=dirs, **serve_options)
         client = TestClient(
             create_app(settings, serve),
             base_url="http://127.0.0.1:8000",

@@ -102,11 +102,11 @@ def test_token_is_required_when_set(make_client: MakeClient, data_dir: Path) -> 
     assert client.get("/api/jobs").json() == []
     ok = client.post("/api/ingest", json=body, headers={"Authorization": f"Bearer {TOKEN}"})
     assert ok.status_code == 202
-    # A token also guards a loopback server, from any Host.
+    # A loopback server answers only loopback names, token or not (DNS rebinding: docs/api.md).
     elsewhere = client.post(
         "/api/ingest", json=body, headers={"Authorization": f"Bearer {TOKEN}", "Host": "a.b"}
     )
-    assert elsewhere.status_code == 202
+    assert elsewhere.status_code == 421 and elsewhere.json()["error"]["code"] == "wrong_host"
 
 
 def test_non_loopback_server_without_token_is_read_only(make_client: MakeClient, data_dir: Path) -> None:
@@ -123,7 +123,7 @@ def test_non_loopback_server_without_token_is_read_only(make_client: MakeClient,
 def test_loopback_without_token_refuses_foreign_host_names(client: TestClient, data_dir: Path) -> None:
     body = {"targets": [str(data_dir / "normconf-ml-cost-talk.txt")]}
     rebound = client.post("/api/ingest", json=body, headers={"Host": "attacker.example:8000"})
-    assert rebound.status_code == 403 and "attacker.example" in rebound.json()["error"]["message"]
+    assert rebound.status_code == 421 and "attacker.example" in rebound.json()["error"]["message"]
     for host in ("localhost:8000", "127.0.0.1", "[::1]:8000"):
         assert client.post("/api/ingest", json=body, headers={"Host": host}).status_code == 202, host
 

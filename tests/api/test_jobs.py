@@ -318,7 +318,7 @@ def test_cancelling_without_a_token_obeys_the_loopback_rules(
     job = submit(client, data_dir / TALK)
     assert gate.reached.wait(30)
     rebound = client.delete(f"/api/jobs/{job['id']}", headers={"Host": "attacker.example:8000"})
-    assert rebound.status_code == 403 and rebound.json()["error"]["code"] == "forbidden"
+    assert rebound.status_code == 421 and rebound.json()["error"]["code"] == "wrong_host"
     assert client.get(f"/api/jobs/{job['id']}").json()["cancel_requested"] is False
     gate.release.set()
     assert wait_for_job(client, job["id"])["state"] == "done"

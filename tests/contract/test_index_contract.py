@@ -3,8 +3,10 @@
 A backend joins by adding a case to ``BACKENDS`` that opens an index on a fresh library (``Library.open()``
 may be called several times: a second call is a second instance/process view of the same library). The SQLite
 store runs twice: with its default settings, and with ``exact_limit=0`` so filtered vector search always takes
-the HNSW over-fetch path instead of brute force. The SQLite files themselves (sidecar loss, damage, another
-process, not-a-library) are tested in tests/integration/test_sqlite_files.py.
+the HNSW over-fetch path instead of brute force; so does the PostgreSQL store, on a real server (pgserver, one
+fresh schema per test; skipped when the ``cluster``/``dev`` extras are not installed). The SQLite files
+themselves (sidecar loss, damage, another process, not-a-library) are tested in
+tests/integration/test_sqlite_files.py.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import pytest
 from atlas.embedding.fake import HashingEmbedder
 from atlas.errors import LibraryMismatchError, NotFoundError
 from atlas.index.base import Index, IndexIdentity, VideoRecord
+from atlas.index.postgres import PostgresIndex
 from atlas.index.sqlite import SqliteIndex
 from atlas.models import SearchFilters, Segment, Sentence, Transcript, Video, Window, Word
 
@@ -49,10 +52,18 @@ BACKENDS: dict[str, Callable[[Path], Callable[[], Index]]] = {
     "sqlite-overfetch": lambda path: lambda: SqliteIndex(path, exact_limit=0),
 }
 
+PG_BACKENDS: dict[str, Callable[[str, str], Callable[[], Index]]] = {
+    "postgresql": lambda url, schema: lambda: PostgresIndex(url, schema=schema),
+    "postgresql-hnsw": lambda url, schema: lambda: PostgresIndex(url, schema=schema, exact_limit=0),
+}
 
-@pytest.fixture(params=sorted(BACKENDS))
+
+@pytest.fixture(params=sorted(BACKENDS) + sorted(PG_BACKENDS))
 def library(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Library]:
-    lib = Library(BACKENDS[request.param](tmp_path / "lib"), tmp_path / "lib")
+    if request.param in PG_BACKENDS:
+        lib = Library(PG_BACKENDS[request.param](*request.getfixturevalue("pg_schema")), tmp_path / "lib")
+    else:
+        lib = Library(BACKENDS[request.param](tmp_path / "lib"), tmp_path / "lib")
     yield lib
     for index in lib.opened:
         index.close()

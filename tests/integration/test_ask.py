@@ -26,7 +26,9 @@ def lib(fake_library: Library) -> Library:
 
 
 def test_every_sentence_cites_a_timed_moment_with_a_link(lib: Library) -> None:
-    answer = lib.ask(QUESTION, AskOptions(generator="extractive"))
+    # Only the timed talk: which of two talks the hashing embedder's ranking favours is noise, not behaviour.
+    timed = SearchFilters(video_ids=("berkeley-ai-rubric-lecture",))
+    answer = lib.ask(QUESTION, AskOptions(generator="extractive", filters=timed))
     assert answer.answered and answer.generator == "extractive" and answer.dropped == ()
     assert answer.sentences and all(s.citations and s.supported for s in answer.sentences)
     by_number = {c.number: c.hit for c in answer.citations}

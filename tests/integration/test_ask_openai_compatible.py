@@ -72,6 +72,11 @@ def test_a_server_that_ignores_stream_still_answers(server: FakeServer) -> None:
         ("unauthorized", "answered HTTP 401: Incorrect API key provided", "ATLAS_OPENAI_API_KEY"),
         ("crash", "answered HTTP 500: upstream exploded", "--base-url"),
         ("html", "did not answer in the chat-completions format", "/v1"),
+        (
+            "html-501",
+            "answered HTTP 501: Error response Error code: 501 Message: Unsupported method",
+            "--base-url",
+        ),
         ("dies-mid-answer", "failed mid-answer: model crashed", "--fallback"),
     ],
 )
@@ -81,7 +86,8 @@ def test_server_errors_become_one_clear_line(server: FakeServer, mode: str, mess
     with pytest.raises(GeneratorError) as info:
         list(generator.stream(_request()))
     line = info.value.one_line()
-    assert message in line and hint in line and "\n" not in line
+    assert message in line and hint in line and "\n" not in line and "\r" not in line
+    assert "<" not in line and "font-family" not in line and len(line) < 400
     assert info.value.exit_code == 6 and info.value.http_status == 502
 
 

@@ -7,9 +7,11 @@ API key comes from the settings (``ATLAS_OPENAI_API_KEY`` or ``OPENAI_API_KEY``,
 
 from __future__ import annotations
 
+import html
 import ipaddress
 import json
 import math
+import re
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -146,10 +148,19 @@ def _error_detail(body: bytes) -> str:
     try:
         document = json.loads(body)
     except ValueError:
-        return body.decode("utf-8", "replace").strip()[:200]
+        return _one_line(body.decode("utf-8", "replace"))
     if isinstance(document, dict) and "error" in document:
         return _error_text(document["error"])
     return ""
+
+
+def _one_line(text: str) -> str:
+    """An error body as a short line: an HTML error page (a proxy's, a server without the route) becomes its
+    words without tags, style or script, so the message stays one readable line."""
+    text = re.sub(r"(?is)<(style|script|head)\b.*?</\1\s*>", " ", text)
+    text = html.unescape(re.sub(r"<[^>]*>", " ", text))
+    line = " ".join(text.split())
+    return line if len(line) <= 200 else line[:199] + "…"
 
 
 def _error_text(error: object) -> str:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -16,8 +19,8 @@ import atlas
 from atlas.api.context import ApiContext
 from atlas.api.errors import error_body, install_error_handlers
 from atlas.api.jobs import JobManager
-from atlas.api.routes import ask, ingest, media, search, system, videos
-from atlas.api.security import PathPolicy
+from atlas.api.routes import ask, chapters, ingest, media, search, system, videos
+from atlas.api.security import HostGuard, PathPolicy
 from atlas.config import ServeSettings, Settings
 from atlas.library import Library
 
@@ -38,6 +41,13 @@ PAGE_POLICY = "; ".join(
         "frame-ancestors 'none'",
     )
 )
+# Everything else (JSON, media, the docs' files) is never a page to frame or to run anything in. Framing
+# is refused everywhere: a framed /docs on a tokenless loopback server would let another site's page click
+# its "Execute" buttons, which write. X-Frame-Options says the same to browsers without frame-ancestors.
+OTHER_POLICY = "default-src 'none'; frame-ancestors 'none'"
+MEDIA_POLICY = "default-src 'none'; media-src 'self'; frame-ancestors 'none'"  # a file opened in a tab plays
+SWAGGER_CDN = "https://cdn.jsdelivr.net"  # FastAPI's default home of Swagger UI, when the bundle is missing
+_INLINE_SCRIPT = re.compile(r"<script>(.*?)</script>", re.DOTALL)
 
 DESCRIPTION = """Search a video library for the exact second something is said or meant, ask questions
 answered with cited moments, and ingest new videos in the background. Errors always have the shape
@@ -67,18 +77,19 @@ def create_app(settings: Settings, serve_settings: ServeSettings | None = None) 
         version=atlas.__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
-        # FastAPI's /docs loads Swagger UI from a CDN, blank offline: serve the bundled copy when installed.
-        docs_url=None if swagger_assets else "/docs",
+        docs_url=None,  # served below, with a content policy that admits exactly its inline script
     )
     app.state.atlas = context
     install_error_handlers(app)
-    for module in (search, videos, media, ingest, ask, system):
+    # chapters before videos: /api/videos/{id:path} would otherwise take /api/videos/{id}/chapters as an id
+    for module in (search, chapters, videos, media, ingest, ask, system):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=system.WEB_DIR), name="static")
-    if swagger_assets:
-        _offline_docs(app, swagger_assets)
-    app.add_middleware(SecurityHeaders)
+    docs_policy = _docs(app, swagger_assets)
+    # The last added runs first: the host check before anything, and every response gets the headers.
     app.add_middleware(BodyLimit, max_bytes=serve.max_body_bytes)
+    app.add_middleware(HostGuard, serve=serve)
+    app.add_middleware(SecurityHeaders, docs_policy=docs_policy)
     return app
 
 
@@ -90,18 +101,46 @@ def _swagger_assets() -> Path | None:
     return Path(swagger_ui_bundle.swagger_ui_path)
 
 
-def _offline_docs(app: FastAPI, assets: Path) -> None:
-    app.mount("/docs-assets", StaticFiles(directory=assets), name="docs-assets")
-
-    @app.get("/docs", include_in_schema=False)
-    def docs() -> HTMLResponse:
-        return get_swagger_ui_html(
+def _docs(app: FastAPI, assets: Path | None) -> str:
+    """Serve /docs (Swagger UI: the bundled copy when installed, so it works offline, else FastAPI's CDN
+    copy) and return its content policy. The page starts Swagger UI with one inline script, static for the
+    app's life: the policy names that script by its SHA-256, so no other inline script can run."""
+    if assets is not None:
+        app.mount("/docs-assets", StaticFiles(directory=assets), name="docs-assets")
+        page = get_swagger_ui_html(
             openapi_url="/openapi.json",
             title="Atlas API",
             swagger_js_url="/docs-assets/swagger-ui-bundle.js",
             swagger_css_url="/docs-assets/swagger-ui.css",
             swagger_favicon_url="/docs-assets/favicon-32x32.png",
         )
+        elsewhere = ""
+    else:
+        page = get_swagger_ui_html(openapi_url="/openapi.json", title="Atlas API")
+        elsewhere = f" {SWAGGER_CDN}"
+    html = bytes(page.body).decode()
+    hashes = " ".join(
+        f"'sha256-{base64.b64encode(hashlib.sha256(script.encode()).digest()).decode()}'"
+        for script in _INLINE_SCRIPT.findall(html)
+    )
+
+    @app.get("/docs", include_in_schema=False)
+    def docs() -> HTMLResponse:
+        return HTMLResponse(html)
+
+    return "; ".join(
+        (
+            "default-src 'self'",
+            f"script-src 'self'{elsewhere} {hashes}",
+            f"style-src 'self'{elsewhere}",
+            "img-src 'self' data: https:",
+            "connect-src 'self'",
+            "object-src 'none'",
+            "base-uri 'none'",
+            "form-action 'self'",
+            "frame-ancestors 'none'",
+        )
+    )
 
 
 def _warm_up(library: Library) -> None:
@@ -112,26 +151,33 @@ def _warm_up(library: Library) -> None:
 
 
 class SecurityHeaders:
-    """``nosniff`` everywhere; the strict content policy on the page and its files (not on /docs, whose
-    Swagger UI page has an inline script)."""
+    """On every response: ``nosniff``, ``X-Frame-Options: DENY`` and a content policy with
+    ``frame-ancestors 'none'``: the page's strict one on the page and its files, the docs' own on /docs, and
+    ``default-src 'none'`` on everything else (JSON, media)."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, docs_policy: str) -> None:
         self.app = app
+        self.docs_policy = docs_policy
+
+    def _policy(self, path: str) -> str:
+        if path == "/" or path.startswith("/static/"):
+            return PAGE_POLICY
+        if path == "/docs":
+            return self.docs_policy
+        return MEDIA_POLICY if path.startswith("/media/") else OTHER_POLICY
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        path: str = scope.get("path", "")
-        on_page = path == "/" or path.startswith("/static/")
+        policy = self._policy(scope.get("path", "")).encode()
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
                 headers.append((b"x-content-type-options", b"nosniff"))
-                if on_page:
-                    headers.append((b"content-security-policy", PAGE_POLICY.encode()))
-                    headers.append((b"x-frame-options", b"DENY"))
+                headers.append((b"content-security-policy", policy))
+                headers.append((b"x-frame-options", b"DENY"))
                 message = {**message, "headers": headers}
             await send(message)
 

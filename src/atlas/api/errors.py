@@ -12,6 +12,7 @@ classes below add the statuses only HTTP has:
         ├── AuthRequiredError         401  unauthorized      no or wrong bearer token
         ├── ForbiddenError            403  forbidden         writes disabled, path outside the allowed dirs
         ├── UnsupportedMediaError     415  unsupported_media a write request whose body is not JSON
+        ├── WrongHostError            421  wrong_host        a loopback server asked by another name
         └── BusyError                 503  busy              the answer generator is taken for too long
 
 Request validation (pydantic) becomes 400 ``bad_input``, like a bad CLI argument; unknown routes and methods
@@ -48,6 +49,15 @@ class AuthRequiredError(ApiError):
 class ForbiddenError(ApiError):
     http_status = 403
     code = "forbidden"
+
+
+class WrongHostError(ApiError):
+    """A request to a loopback server whose ``Host`` is not a loopback or configured name: a page that
+    rebinds its DNS name to 127.0.0.1 is the same origin as this server to the browser, but says its own
+    name here. 421 Misdirected Request: this server does not serve that name."""
+
+    http_status = 421
+    code = "wrong_host"
 
 
 class UnsupportedMediaError(ApiError):

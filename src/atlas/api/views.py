@@ -9,6 +9,7 @@ from urllib.parse import quote
 from atlas.api.security import media_type
 from atlas.index.base import VideoRecord
 from atlas.models import Hit, Video
+from atlas.search.links import is_link
 from atlas.search.text import stem, tokenize
 from atlas.sources.transcript_files import youtube_id_from_url
 
@@ -37,7 +38,7 @@ def video_json(video: Video) -> dict[str, Any]:
         "title": video.title,
         "source": video.source,
         "kind": video.kind,
-        "url": video.url,
+        "url": video.url if is_link(video.url) else None,
         "channel": video.channel,
         "published": video.published,
         "duration": video.duration,

@@ -8,6 +8,7 @@ import sys
 import typer
 from rich.console import Console
 
+from atlas.cli.terminal import shown
 from atlas.errors import AtlasError
 
 app = typer.Typer(
@@ -21,7 +22,7 @@ app = typer.Typer(
 
 def _register() -> None:
     # Importing the command modules registers their commands on `app`.
-    from atlas.cli import ask, doctor, exchange, ingest, manage, search, serve, update  # noqa: F401
+    from atlas.cli import ask, chapters, doctor, exchange, ingest, manage, search, serve, update  # noqa: F401
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -31,7 +32,8 @@ def main(argv: list[str] | None = None) -> None:
         # Typer handles its own usage errors (exit 2) and exits; AtlasError passes through to here.
         app(args=argv)
     except AtlasError as exc:
-        err.print(f"[bold red]error:[/] {exc.one_line()}", markup=True)
+        # The message may quote a file name or a title: shown as text, controls visible (cli/terminal.py).
+        err.print(f"[bold red]error:[/] {shown(exc.one_line())}", markup=True)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         err.print("interrupted; everything committed so far is kept")

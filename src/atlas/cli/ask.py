@@ -18,12 +18,15 @@ from atlas.cli.common import (
     EmbedderOpt,
     JsonOpt,
     LibraryOpt,
+    StoreOpt,
     VideoOpt,
     err,
     open_library,
     out,
     search_filters,
 )
+from atlas.cli.search import require_videos
+from atlas.cli.terminal import plain, shown
 from atlas.models import Answer, AnswerDone, AnswerToken, AskOptions, Citation, MomentsFound
 from atlas.search.links import format_moment
 
@@ -69,6 +72,7 @@ def ask(
     before: BeforeOpt = None,
     as_json: JsonOpt = False,
     library: LibraryOpt = None,
+    store: StoreOpt = None,
     embedder: EmbedderOpt = None,
 ) -> None:
     """Answer a question from the library's moments; every sentence cites a moment with its time."""
@@ -76,7 +80,8 @@ def ask(
     options = AskOptions(
         generator=generator, model=model, base_url=base_url, limit=limit, filters=filters, fallback=fallback
     )
-    with open_library(library, embedder) as lib:
+    with open_library(library, embedder, store=store) as lib:
+        require_videos(lib, filters)
         if not lib.list_videos():
             err.print("The library is empty: ingest something first, e.g. atlas ingest talk.vtt")
         events = lib.ask_stream(question, options)
@@ -90,7 +95,7 @@ def ask(
                 err.print(f"[dim]Reading {len(event.citations)} moments…[/]")
             elif isinstance(event, AnswerToken):
                 draft.append(event.text)
-                sys.stdout.write(event.text)
+                sys.stdout.write(plain(event.text))  # a model may echo escapes from the transcripts
                 sys.stdout.flush()
             elif isinstance(event, AnswerDone):
                 _print_answer(event.answer, "".join(draft))
@@ -102,7 +107,7 @@ def _print_answer(answer: Answer, draft: str) -> None:
     if not answer.answered:
         if draft:
             out.print()
-        out.print(answer.text, markup=False)
+        out.print(plain(answer.text), markup=False)
         _print_sources("Closest moments", answer.citations)
     else:
         if " ".join(draft.split()) != " ".join(answer.text.split()):
@@ -110,11 +115,11 @@ def _print_answer(answer: Answer, draft: str) -> None:
             out.print(
                 f"\n[bold]Checked answer[/] [dim](each sentence against its moments{_changes(answer)})[/]"
             )
-            out.print(answer.text, markup=False)
+            out.print(plain(answer.text), markup=False)
         cited = {n for s in answer.sentences for n in s.citations}
         _print_sources("Sources", tuple(c for c in answer.citations if c.number in cited))
     if answer.generator != NOT_GENERATED:
-        out.print(f"[dim]Written by {answer.generator}[/]")
+        out.print(f"[dim]Written by {shown(answer.generator)}[/]")
 
 
 def _changes(answer: Answer) -> str:
@@ -134,4 +139,4 @@ def _print_sources(heading: str, citations: tuple[Citation, ...]) -> None:
     for citation in citations:
         hit = citation.hit
         when = format_moment(hit.moment) if hit.video.timed else "untimed"
-        out.print(f"[{citation.number}] {hit.video.title} — {when} — {hit.url}", markup=False)
+        out.print(plain(f"[{citation.number}] {hit.video.title} — {when} — {hit.url}"), markup=False)

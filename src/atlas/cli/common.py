@@ -23,6 +23,16 @@ LibraryOpt = Annotated[
         show_default=False,
     ),
 ]
+StoreOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--store",
+        help="Keep the index in this PostgreSQL database (postgresql://user@host:5432/db, pgvector >= 0.6) "
+        "instead of the embedded SQLite library (else $ATLAS_STORE). --library still holds the local "
+        "transcript cache.",
+        show_default=False,
+    ),
+]
 EmbedderOpt = Annotated[
     str | None,
     typer.Option(
@@ -43,8 +53,10 @@ out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False)
 
 
-def open_library(library: Path | None, embedder: str | None = None, *, create: bool = False) -> Library:
-    return Library.open(resolve_settings(library=library, embedder=embedder), create=create)
+def open_library(
+    library: Path | None, embedder: str | None = None, *, create: bool = False, store: str | None = None
+) -> Library:
+    return Library.open(resolve_settings(library=library, embedder=embedder, store=store), create=create)
 
 
 def iso_date(value: str | None, flag: str) -> str | None:

@@ -11,20 +11,21 @@ import typer
 from rich.table import Table
 
 from atlas.cli.app import app
-from atlas.cli.common import JsonOpt, LibraryOpt, open_library, out
+from atlas.cli.common import JsonOpt, LibraryOpt, StoreOpt, open_library, out
 from atlas.errors import LibraryCorruptError
 from atlas.features import features
 
 
 @app.command()
-def doctor(as_json: JsonOpt = False, library: LibraryOpt = None) -> None:
+def doctor(as_json: JsonOpt = False, library: LibraryOpt = None, store: StoreOpt = None) -> None:
     """Check the library's store and list which optional features are installed (exit 3 if damaged)."""
-    with open_library(library) as lib:
+    with open_library(library, store=store) as lib:
         health = lib.health()
     found = features()
     if as_json:
         payload = {
             "library": str(health.directory),
+            "store": health.store or "sqlite",
             "embedder": health.identity.embedder if health.identity else None,
             "counts": health.counts,
             "problems": list(health.problems),
@@ -33,6 +34,7 @@ def doctor(as_json: JsonOpt = False, library: LibraryOpt = None) -> None:
         sys.stdout.write(json.dumps(payload) + "\n")
     else:
         out.print(f"[bold]library[/]   {health.directory}")
+        out.print(f"[bold]store[/]     {health.store or 'embedded SQLite (in the library directory)'}")
         if health.identity is not None:
             out.print(f"[bold]embedder[/]  {health.identity.embedder} ({health.identity.dim}-d)")
         counts = health.counts
@@ -43,7 +45,12 @@ def doctor(as_json: JsonOpt = False, library: LibraryOpt = None) -> None:
         for problem in health.problems:
             out.print(f"[red]problem[/]   {problem}")
         if not health.problems:
-            out.print("[green]store consistent[/] (SQLite integrity, full-text index, vector index)")
+            checked = (
+                "PostgreSQL: BM25 statistics, full-text vectors, HNSW index"
+                if health.store
+                else "SQLite integrity, full-text index, vector index"
+            )
+            out.print(f"[green]store consistent[/] ({checked})")
         table = Table(show_edge=False, title="features")
         for col in ("", "feature", "provided by"):
             table.add_column(col)

@@ -8,16 +8,17 @@ from typing import Annotated
 import typer
 
 from atlas.cli.app import app
-from atlas.cli.common import LibraryOpt, open_library, out
+from atlas.cli.common import LibraryOpt, StoreOpt, open_library, out
 
 
 @app.command()
 def export(
     path: Annotated[Path, typer.Argument(help="Where to write the JSONL file.")],
     library: LibraryOpt = None,
+    store: StoreOpt = None,
 ) -> None:
     """Export transcripts, windows and vectors to one JSONL file."""
-    with open_library(library) as lib:
+    with open_library(library, store=store) as lib:
         count = lib.export(path)
     out.print(f"exported {count} videos to {path}")
 
@@ -26,9 +27,10 @@ def export(
 def import_(
     path: Annotated[Path, typer.Argument(help="A file written by atlas export.")],
     library: LibraryOpt = None,
+    store: StoreOpt = None,
 ) -> None:
     """Import a JSONL export (validated whole before anything is written)."""
-    with open_library(library, create=True) as lib:
+    with open_library(library, create=True, store=store) as lib:
         report = lib.import_(path)
     counts = ", ".join(f"{report.count(s)} {s}" for s in ("added", "replaced", "unchanged"))
     out.print(f"imported {path}: {counts}")

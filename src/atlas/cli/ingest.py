@@ -10,7 +10,6 @@ from typing import Annotated, TypeVar
 
 import typer
 from rich.console import Console
-from rich.markup import escape
 from rich.progress import (
     BarColumn,
     Progress,
@@ -24,12 +23,14 @@ from rich.table import Table
 from rich.text import Text
 
 from atlas.cli.app import app
-from atlas.cli.common import EmbedderOpt, JsonOpt, LibraryOpt, err, iso_date, open_library, out
+from atlas.cli.common import EmbedderOpt, JsonOpt, LibraryOpt, StoreOpt, err, iso_date, open_library, out
+from atlas.cli.terminal import as_text, shown
 from atlas.errors import SourceError, UserInputError
 from atlas.library import IngestObserver, IngestReport, ItemOutcome
 from atlas.search.links import format_moment
 from atlas.sources.base import SourceOptions
 from atlas.sources.registry import all_sources, expand_targets
+from atlas.sources.validate import check_options, check_targets
 
 # Options that `atlas ingest` and `atlas update` share.
 AsrOpt = Annotated[
@@ -90,7 +91,7 @@ class IngestBars:
             self._progress.advance(self._overall)
         self._started += 1
         self._progress.update(self._overall, description=self._headline())
-        self._show("read", description="  " + escape(_short(target)))  # "Talk [id].mp4" is not markup
+        self._show("read", description="  " + shown(_short(target)))  # "Talk [id].mp4" is not markup
 
     def stage(self, target: str, stage: str) -> None:
         self._show(stage)
@@ -171,7 +172,7 @@ def exit_if_failed(failed: Iterable[ItemOutcome]) -> None:
     the source error's exit code."""
     failed = list(failed)
     for outcome in failed:
-        err.print(f"[red]error:[/] {escape(outcome.message or '')}", soft_wrap=True)
+        err.print(f"[red]error:[/] {shown(outcome.message)}", soft_wrap=True)
     if failed:
         raise typer.Exit(SourceError.exit_code)
 
@@ -220,11 +221,13 @@ def ingest(
     quiet: QuietOpt = False,
     as_json: JsonOpt = False,
     library: LibraryOpt = None,
+    store: StoreOpt = None,
     embedder: EmbedderOpt = None,
 ) -> None:
     """Add YouTube videos, playlists, channels, media files and transcripts. Unchanged content is skipped."""
     if (title or video_id) and len(targets) > 1:
         raise UserInputError("--title/--id name one video", hint="pass a single file with them, or drop them")
+    check_targets(targets)
     options = SourceOptions(
         title=title,
         video_id=video_id,
@@ -238,7 +241,8 @@ def ingest(
         max_items=max_items,
         refresh=refresh,
     )
-    with open_library(library, embedder, create=True) as lib:
+    check_options(options)  # before the library is created or a folder walked
+    with open_library(library, embedder, create=True, store=store) as lib:
         report = with_progress(
             lambda observer: lib.ingest(targets, options, observer=observer),
             lambda: sum(1 for _ in expand_targets(targets, all_sources())),  # folders count their files
@@ -258,13 +262,8 @@ def _summary(report: IngestReport) -> None:
         table.add_column(col)
     colours = {"added": "green", "replaced": "cyan", "unchanged": "dim", "skipped": "dim", "failed": "red"}
     for o in report.outcomes:
-        table.add_row(
-            f"[{colours[o.status]}]{o.status}[/]",
-            o.video_id or "",
-            o.title or "",
-            str(o.windows or ""),
-            o.target,
-        )
+        cells = (o.video_id, o.title, str(o.windows or ""), o.target)
+        table.add_row(f"[{colours[o.status]}]{o.status}[/]", *(as_text(cell) for cell in cells))
     out.print(table)
     counts = ", ".join(
         f"{report.count(s)} {s}" for s in ("added", "replaced", "unchanged", "skipped", "failed")

@@ -11,15 +11,16 @@ import typer
 from rich.table import Table
 
 from atlas.cli.app import app
-from atlas.cli.common import JsonOpt, LibraryOpt, open_library, out
+from atlas.cli.common import JsonOpt, LibraryOpt, StoreOpt, open_library, out
+from atlas.cli.terminal import as_text, plain, shown
 from atlas.index.base import segments_to_json
 from atlas.search.links import format_moment
 
 
 @app.command("list")
-def list_videos(as_json: JsonOpt = False, library: LibraryOpt = None) -> None:
+def list_videos(as_json: JsonOpt = False, library: LibraryOpt = None, store: StoreOpt = None) -> None:
     """List the videos in the library."""
-    with open_library(library) as lib:
+    with open_library(library, store=store) as lib:
         videos = lib.list_videos()
     if as_json:
         sys.stdout.write(json.dumps([asdict(v) for v in videos]) + "\n")
@@ -29,9 +30,8 @@ def list_videos(as_json: JsonOpt = False, library: LibraryOpt = None) -> None:
         table.add_column(col)
     for v in videos:
         length = format_moment(v.duration) if v.duration is not None else "untimed"
-        table.add_row(
-            v.video_id, v.title, v.kind, length, v.transcript_origin, v.channel or "", v.published or ""
-        )
+        cells = (v.video_id, v.title, v.kind, length, v.transcript_origin, v.channel, v.published)
+        table.add_row(*(as_text(cell) for cell in cells))
     out.print(table)
 
 
@@ -40,9 +40,10 @@ def show(
     video_id: Annotated[str, typer.Argument(help="A video id from atlas list.")],
     as_json: JsonOpt = False,
     library: LibraryOpt = None,
+    store: StoreOpt = None,
 ) -> None:
     """Show one video's details and its transcript with times."""
-    with open_library(library) as lib:
+    with open_library(library, store=store) as lib:
         record = lib.get_record(video_id)
     video = record.video
     if as_json:
@@ -57,7 +58,7 @@ def show(
         }
         sys.stdout.write(json.dumps(payload) + "\n")
         return
-    out.print(f"[bold]{video.title}[/]  ({video.video_id})")
+    out.print(f"[bold]{shown(video.title)}[/]  ({shown(video.video_id)})")
     for label, value in (
         ("source", video.source),
         ("url", video.url),
@@ -68,20 +69,21 @@ def show(
         ("windows", len(record.windows)),
     ):
         if value not in (None, ""):
-            out.print(f"  {label:<11}{value}")
+            out.print(f"  {label:<11}{shown(str(value))}")
     out.print()
     for seg in record.transcript.segments:
         stamp = format_moment(seg.start) if seg.start is not None else ""
-        out.print(f"[dim]{stamp:>8}[/]  {seg.text}")
+        out.print(f"[dim]{stamp:>8}[/]  {shown(seg.text)}")
 
 
 @app.command()
 def remove(
     video_id: Annotated[str, typer.Argument(help="A video id from atlas list.")],
     library: LibraryOpt = None,
+    store: StoreOpt = None,
 ) -> None:
     """Remove a video and everything indexed for it."""
-    with open_library(library) as lib:
+    with open_library(library, store=store) as lib:
         title = lib.get_video(video_id).title
         lib.remove(video_id)
-    out.print(f"removed {video_id} ({title})")
+    out.print(plain(f"removed {video_id} ({title})"), markup=False)

@@ -18,13 +18,16 @@ from atlas.cli.common import (
     EmbedderOpt,
     JsonOpt,
     LibraryOpt,
+    StoreOpt,
     VideoOpt,
     err,
     open_library,
     out,
     search_filters,
 )
-from atlas.models import Hit
+from atlas.cli.terminal import as_text, shown
+from atlas.library import Library
+from atlas.models import Hit, SearchFilters
 from atlas.search.engine import Mode
 from atlas.search.links import format_moment
 
@@ -40,12 +43,14 @@ def search(
     mode: Annotated[Mode, typer.Option("--mode", help="hybrid, keyword or vector.")] = "hybrid",
     as_json: JsonOpt = False,
     library: LibraryOpt = None,
+    store: StoreOpt = None,
     embedder: EmbedderOpt = None,
 ) -> None:
     """Search the library for a moment, by meaning and by keywords."""
     filters = search_filters(video, channel, after, before)
     queries = [line.strip() for line in sys.stdin if line.strip()] if query == "-" else [query]
-    with open_library(library, embedder) as lib:
+    with open_library(library, embedder, store=store) as lib:
+        require_videos(lib, filters)
         if not lib.list_videos():
             err.print("The library is empty: ingest something first, e.g. atlas ingest talk.vtt")
         for q in queries:
@@ -57,8 +62,15 @@ def search(
                 _print_table(q, hits)
 
 
+def require_videos(lib: Library, filters: SearchFilters) -> None:
+    """An unknown ``--video`` id is an error (exit 4), not an empty result: a typo must not read as "this
+    video never mentions it"."""
+    for video_id in filters.video_ids:
+        lib.get_video(video_id)
+
+
 def _highlight(snippet: str, terms: tuple[str, ...]) -> Text:
-    text = Text(snippet)
+    text = as_text(snippet)
     for term in terms:
         text.highlight_words([term], style="bold yellow", case_sensitive=False)
     return text
@@ -66,9 +78,9 @@ def _highlight(snippet: str, terms: tuple[str, ...]) -> Text:
 
 def _print_table(query: str, hits: list[Hit]) -> None:
     if not hits:
-        out.print(f"No moments found for [bold]{query}[/].")
+        out.print(f"No moments found for [bold]{shown(query)}[/].")
         return
-    table = Table(title=f"Moments for “{query}”", show_lines=True, expand=True)
+    table = Table(title=as_text(f"Moments for “{query}”"), show_lines=True, expand=True)
     table.add_column("#", justify="right", width=3)
     table.add_column("title", ratio=2, overflow="fold")
     table.add_column("moment", width=9)
@@ -76,5 +88,6 @@ def _print_table(query: str, hits: list[Hit]) -> None:
     table.add_column("link", ratio=3, overflow="fold")
     for rank, hit in enumerate(hits, start=1):
         moment = format_moment(hit.moment) if hit.video.timed else "untimed"
-        table.add_row(str(rank), hit.video.title, moment, _highlight(hit.snippet, hit.matched_terms), hit.url)
+        row = (as_text(hit.video.title), moment, _highlight(hit.snippet, hit.matched_terms), as_text(hit.url))
+        table.add_row(str(rank), *row)
     out.print(table)

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import typer
 
 from atlas.cli.app import app
-from atlas.cli.common import EmbedderOpt, LibraryOpt, err
+from atlas.cli.common import EmbedderOpt, LibraryOpt, StoreOpt, err
 from atlas.config import resolve_serve_settings, resolve_settings
 from atlas.errors import require
 
@@ -28,7 +28,26 @@ def serve(
             show_default=False,
         ),
     ] = None,
+    allow_host: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--allow-host",
+            help="A host name a loopback server also answers to, e.g. one in /etc/hosts (repeatable; else "
+            "$ATLAS_ALLOWED_HOSTS, comma-separated). Other names get 421: DNS rebinding.",
+            show_default=False,
+        ),
+    ] = None,
+    allow_asr_model: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--allow-asr-model",
+            help="A Whisper model API clients may ask for besides tiny.en and base (repeatable; else "
+            "$ATLAS_ALLOWED_ASR_MODELS, comma-separated).",
+            show_default=False,
+        ),
+    ] = None,
     library: LibraryOpt = None,
+    store: StoreOpt = None,
     embedder: EmbedderOpt = None,
 ) -> None:
     """Serve the web page and the HTTP API (OpenAPI docs at /docs).
@@ -39,8 +58,14 @@ def serve(
     from atlas.api.app import create_app
     from atlas.api.security import write_mode
 
-    settings = resolve_settings(library=library, embedder=embedder)
-    serve_settings = resolve_serve_settings(host=host, port=port, allowed_dirs=tuple(allow_dir or ()))
+    settings = resolve_settings(library=library, embedder=embedder, store=store)
+    serve_settings = resolve_serve_settings(
+        host=host,
+        port=port,
+        allowed_dirs=tuple(allow_dir or ()),
+        allowed_hosts=tuple(allow_host or ()),
+        allowed_asr_models=tuple(allow_asr_model or ()),
+    )
     api = create_app(settings, serve_settings)
     writes = {
         "token": "writes need the bearer token",

@@ -8,12 +8,12 @@ from dataclasses import asdict
 from typing import Annotated
 
 import typer
-from rich.markup import escape
 from rich.table import Table
 
 from atlas.cli.app import app
-from atlas.cli.common import EmbedderOpt, JsonOpt, LibraryOpt, open_library, out
+from atlas.cli.common import EmbedderOpt, JsonOpt, LibraryOpt, StoreOpt, open_library, out
 from atlas.cli.ingest import AsrOpt, BeamOpt, ForceAsrOpt, QuietOpt, exit_if_failed, with_progress
+from atlas.cli.terminal import shown
 from atlas.library import IngestReport, Status
 from atlas.sources.base import SourceOptions
 from atlas.sources.follows import Follow, FollowStore, update_followed
@@ -35,14 +35,15 @@ def update(
     quiet: QuietOpt = False,
     as_json: JsonOpt = False,
     library: LibraryOpt = None,
+    store_url: StoreOpt = None,
     embedder: EmbedderOpt = None,
 ) -> None:
     """Ingest new videos from every followed playlist and channel (ingesting their URL follows them)."""
-    with open_library(library, embedder) as lib:
+    with open_library(library, embedder, store=store_url) as lib:
         store = FollowStore.for_library(lib.settings.library_dir)
         if unfollow is not None:
             gone = store.unfollow(unfollow)
-            out.print(escape(f"unfollowed {gone.title or gone.url} ({gone.url})"))
+            out.print(shown(f"unfollowed {gone.title or gone.url} ({gone.url})"))
             return
         follows = store.load()
         if list_follows:
@@ -66,7 +67,7 @@ def update(
         sys.stdout.write(json.dumps(payload) + "\n")
     elif not quiet:
         for follow, report in results:
-            out.print(escape(f"{follow.title or follow.url}: {_counts(report)}"))
+            out.print(shown(f"{follow.title or follow.url}: {_counts(report)}"))
     exit_if_failed(o for _, report in results for o in report.failed)
 
 
@@ -88,5 +89,5 @@ def _show(follows: list[Follow], as_json: bool) -> None:
     for f in follows:
         limit = str(f.max_items) if f.max_items is not None else ""
         cells = (f.kind, f.title or "", f.url, f.since or "", limit, f.checked or "")
-        table.add_row(*(escape(cell) for cell in cells))
+        table.add_row(*(shown(cell) for cell in cells))
     out.print(table)

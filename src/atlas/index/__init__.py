@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from atlas.index.base import Index
+from atlas.index.postgres_schema import redact
 
 
 def open_index(path: Path) -> Index:
@@ -17,4 +18,16 @@ def open_index(path: Path) -> Index:
     return SqliteIndex(Path(path))
 
 
-__all__ = ["Index", "open_index"]
+def open_store(url: str, *, create: bool = True) -> Index:
+    """The PostgreSQL store at ``url`` (needs the ``cluster`` extra: psycopg and pgvector)."""
+    from atlas.errors import require
+
+    purpose = f"The PostgreSQL store {redact(url)}"
+    require("psycopg", extra="cluster", purpose=purpose)
+    require("pgvector", extra="cluster", purpose=purpose)
+    from atlas.index.postgres import PostgresIndex
+
+    return PostgresIndex(url, create=create)
+
+
+__all__ = ["Index", "open_index", "open_store"]

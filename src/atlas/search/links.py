@@ -19,9 +19,19 @@ def youtube_watch_url(video_id: str) -> str:
     return f"https://www.youtube.com/watch?v={video_id}"
 
 
+LINK_SCHEMES = ("http", "https", "file")
+
+
+def is_link(url: str | None) -> bool:
+    """True for a URL a client may follow: http(s), or file: (Atlas makes those for local files). A stored
+    ``javascript:`` URL (a library from before URLs were checked) is never handed out."""
+    return bool(url) and str(url).split(":", 1)[0].strip().lower() in LINK_SCHEMES and ":" in str(url)
+
+
 def deep_link(video: Video, moment: float | None) -> str:
     """``watch?v=ID&t=123s`` for YouTube, ``file:///path#t=123`` for files, no fragment without a time."""
-    base = video.url or (youtube_watch_url(video.video_id) if video.kind == "youtube" else video.source)
+    url = video.url if is_link(video.url) else None
+    base = url or (youtube_watch_url(video.video_id) if video.kind == "youtube" else video.source)
     if moment is None:
         return base
     second = max(0, int(moment))

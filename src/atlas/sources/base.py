@@ -33,6 +33,10 @@ class SourceOptions:
     since: str | None = None  # playlists and channels: only videos published on/after this ISO date
     max_items: int | None = None  # playlists and channels: at most this many videos (newest first)
     refresh: bool = False  # re-fetch videos already in the library instead of skipping them
+    # The HTTP API's allowed directories (resolved): local files are read only from inside them, checked on
+    # the file as opened (safe_open.py). None: no restriction (the CLI and the Python API read what they are
+    # given, as the user running them could).
+    allowed_dirs: tuple[Path, ...] | None = None
     # Filled by the Library:
     library_dir: Path | None = None  # where per-library state lives (followed playlists and channels)
     cache_dir: Path | None = None  # transcripts are cached here so nothing is transcribed twice

@@ -24,7 +24,9 @@ from atlas.errors import SourceError
 from atlas.models import Transcript, Video
 from atlas.sources.base import Ingestible, SourceFailure, SourceOptions
 from atlas.sources.formats import HEAD_CHARS, detect_format
+from atlas.sources.safe_open import opened_path
 from atlas.sources.transcript_files import (
+    decode_transcript,
     humanise,
     identity_from_name,
     is_media_path,
@@ -93,15 +95,26 @@ def fingerprint(path: Path) -> str:
 
 
 def read_media_file(path: Path, options: SourceOptions) -> Ingestible:
+    # Under the API's allowed directories, everything below reads the file checked as opened (safe_open).
+    with opened_path(path, options.allowed_dirs) as data:
+        return _read_media(path, data, options)
+
+
+def _read_media(path: Path, data: Path, options: SourceOptions) -> Ingestible:
+    """``path`` names the file (metadata, messages); ``data`` is where its bytes are read from."""
     from atlas.asr import transcribe_file
     from atlas.asr.audio import probe
 
-    info = probe(path)  # SourceError for anything FFmpeg cannot open: nothing else runs on a bad file
+    try:
+        info = probe(data)  # SourceError for anything FFmpeg cannot open: nothing else runs on a bad file
+    except SourceError:
+        _refuse_transcript(path, data)
+        raise
     sidecars = [] if options.force_asr else sidecar_transcripts(path)
     sidecar = sidecars[0] if sidecars else None
     if sidecar is not None:
         try:
-            loaded = load_transcript(sidecar)
+            loaded = load_transcript(sidecar, options.allowed_dirs)
         except SourceError as exc:
             problem = exc.message.removeprefix(f"{exc.source}: ")
             raise SourceError(
@@ -111,17 +124,40 @@ def read_media_file(path: Path, options: SourceOptions) -> Ingestible:
             ) from exc
         transcript = replace(loaded, origin="sidecar:" + loaded.origin.removeprefix("file:"))
     elif not info.audio_streams:
+        _refuse_transcript(path, data)  # FFmpeg opens a WebVTT file as a subtitle-only "container"
         raise SourceError(
             str(path),
             "has no audio stream to transcribe",
             hint="give a file with sound, or put subtitles beside it: same name, .srt or .vtt",
         )
     else:
-        transcript = transcribe_file(path, options, key=f"media:{fingerprint(path)}")
+        transcript = transcribe_file(data, options, key=f"media:{fingerprint(data)}")
     video = media_video(path, transcript, options, container_title=info.title, duration=info.duration)
     if sidecar is not None:
         video = replace(video, extra={**video.extra, "sidecar": str(sidecar.resolve())})
     return Ingestible(video=video, transcript=transcript)
+
+
+def _refuse_transcript(path: Path, data: Path) -> None:
+    """Raise a ``SourceError`` saying so when a "media" file is really a transcript or other text (a .vtt
+    renamed .mp4): "no audio stream" or an FFmpeg error would send the user looking in the wrong place."""
+    try:
+        with open(data, "rb") as handle:
+            head = decode_transcript(handle.read(HEAD_CHARS), str(path))
+    except (OSError, SourceError):
+        return  # binary, unreadable: FFmpeg's own verdict stands
+    fmt = detect_format(path.with_suffix(".txt"), head)
+    kinds = {"vtt": ("a WebVTT transcript", ".vtt"), "srt": ("an SRT transcript", ".srt")}
+    kind, suffix = kinds.get(fmt.name, (None, None))
+    if kind is None and head.lstrip().startswith(("{", "[")):
+        kind, suffix = "JSON text (a Whisper transcript?)", ".json"
+    if kind is None:
+        kind, suffix = "text", ".txt"
+    raise SourceError(
+        str(path),
+        f"is {kind}, not a readable audio or video file",
+        hint=f"rename it to {path.stem}{suffix} to ingest it as a transcript",
+    )
 
 
 def media_video(

@@ -11,17 +11,17 @@ picks the format (``formats.detect_format``), and derives the video's metadata f
 from __future__ import annotations
 
 import codecs
-import hashlib
 import re
-import unicodedata
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 from atlas.errors import SourceError
+from atlas.ids import slugify as slugify  # re-exported: sources and plugins derive ids with it
 from atlas.models import Transcript, Video
 from atlas.sources.base import Ingestible, SourceFailure, SourceOptions
 from atlas.sources.formats import TRANSCRIPT_SUFFIXES, detect_format
+from atlas.sources.safe_open import read_bytes
 
 # Transcripts are small (a 3-hour talk is ~200 KB); anything this big was named .txt by mistake.
 MAX_BYTES = 64 * 1024 * 1024
@@ -65,15 +65,33 @@ def _looks_binary(data: bytes) -> bool:
     return b"\x00" in sample or controls * 10 > len(sample)
 
 
+def _bomless_utf16(data: bytes) -> str | None:
+    """``utf-16-le`` / ``utf-16-be`` for text in UTF-16 without a BOM: ASCII-range text then has a NUL as
+    every second byte (odd offsets for LE, even for BE) and almost none at the other offsets."""
+    sample = data[:8192]
+    sample = sample[: len(sample) - len(sample) % 2]
+    if len(sample) < 8:
+        return None
+    half = len(sample) // 2
+    even_nuls, odd_nuls = sample[0::2].count(0), sample[1::2].count(0)
+    if odd_nuls >= 0.9 * half and even_nuls <= 0.05 * half:
+        return "utf-16-le"
+    if even_nuls >= 0.9 * half and odd_nuls <= 0.05 * half:
+        return "utf-16-be"
+    return None
+
+
 def decode_transcript(data: bytes, source: str) -> str:
-    """Text from bytes: UTF-8 (with or without BOM), or UTF-16/32 with a BOM; anything else is refused."""
-    for bom, encoding in _BOMS:
-        if data.startswith(bom):
-            try:
-                text = data.decode(encoding)
-            except UnicodeDecodeError as exc:
-                raise SourceError(source, f"not valid {encoding.upper()} text; re-save it as UTF-8") from exc
-            break
+    """Text from bytes: UTF-8 (with or without BOM), UTF-16/32 with a BOM, or UTF-16 without one (what
+    Windows tools save as "Unicode"); anything else is refused."""
+    encoding = next((name for bom, name in _BOMS if data.startswith(bom)), None) or _bomless_utf16(data)
+    if encoding is not None:
+        try:
+            text = data.decode(encoding)
+        except UnicodeDecodeError as exc:
+            raise SourceError(
+                source, f"not valid {encoding.upper()} text; re-save it as UTF-8", hint=_SUFFIX_HINT
+            ) from exc
     else:
         if _looks_binary(data):
             raise SourceError(source, "binary data, not a text transcript", hint=_SUFFIX_HINT)
@@ -90,23 +108,11 @@ def decode_transcript(data: bytes, source: str) -> str:
     return text
 
 
-def read_transcript_text(path: Path) -> str:
-    source = str(path)
-    try:
-        if path.is_dir():
-            raise SourceError(source, "is a folder, not a transcript file", hint=_SUFFIX_HINT)
-        if path.exists() and not path.is_file():  # a FIFO or device would block or never end
-            raise SourceError(source, "not a regular file", hint=_SUFFIX_HINT)
-        if path.stat().st_size > MAX_BYTES:
-            raise SourceError(source, f"too large for a transcript (over {MAX_BYTES // 2**20} MiB)")
-        data = path.read_bytes()
-    except FileNotFoundError as exc:
-        raise SourceError(source, "no such file", hint="check the path") from exc
-    except PermissionError as exc:
-        raise SourceError(source, "permission denied", hint="make the file readable, or copy it") from exc
-    except OSError as exc:
-        raise SourceError(source, f"cannot read the file: {exc.strerror or exc}") from exc
-    return decode_transcript(data, source)
+def read_transcript_text(path: Path, allowed: tuple[Path, ...] | None = None) -> str:
+    """The decoded text of a transcript file; with ``allowed``, only from inside those directories, checked
+    on the file as opened (safe_open.py)."""
+    data = read_bytes(path, allowed, max_bytes=MAX_BYTES, hint=_SUFFIX_HINT)
+    return decode_transcript(data, str(path))
 
 
 def split_name(path: Path) -> tuple[str, str | None]:
@@ -125,13 +131,6 @@ def split_name(path: Path) -> tuple[str, str | None]:
         else:
             break
     return stem, language
-
-
-def slugify(text: str) -> str:
-    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
-    slug = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")[:80].strip("-")
-    # A name with no ASCII letters at all still needs a stable id.
-    return slug or "transcript-" + hashlib.sha1(text.encode("utf-8")).hexdigest()[:10]
 
 
 def humanise(stem: str) -> str:
@@ -207,14 +206,21 @@ def video_for(path: Path, transcript: Transcript, options: SourceOptions) -> Vid
     )
 
 
-def load_transcript(path: Path) -> Transcript:
+def load_transcript(path: Path, allowed: tuple[Path, ...] | None = None) -> Transcript:
     """Read, detect and parse a transcript file; ``SourceError`` when it cannot be used."""
     if path.is_file() and not is_transcript_path(path):
         # Refuse before reading: a media file would otherwise be read whole just to be called binary.
         raise SourceError(str(path), f"unsupported transcript format {path.suffix!r}", hint=_SUFFIX_HINT)
-    text = read_transcript_text(path)
+    text = read_transcript_text(path, allowed)
     fmt = detect_format(path, text)
-    segments = tuple(s for s in fmt.parse(text, str(path)) if s.text.strip())
+    try:
+        parsed = fmt.parse(text, str(path))
+    except RecursionError:
+        # json.loads (and any recursive parser) on '[' * 100000: one failed file, not a crashed ingest.
+        raise SourceError(
+            str(path), f"nested too deeply to be a {fmt.name} transcript", hint=_SUFFIX_HINT
+        ) from None
+    segments = tuple(s for s in parsed if s.text.strip())
     if not segments:
         raise SourceError(
             str(path),
@@ -225,7 +231,7 @@ def load_transcript(path: Path) -> Transcript:
 
 
 def read_transcript_file(path: Path, options: SourceOptions) -> Ingestible:
-    transcript = load_transcript(path)
+    transcript = load_transcript(path, options.allowed_dirs)
     return Ingestible(video=video_for(path, transcript, options), transcript=transcript)
 
 

@@ -139,6 +139,7 @@ function playMoment(hit) {
   player.hidden = false;
   $("player-title").textContent = hit.title;
   showPassage(hit.text, hit.snippet);
+  if (typeof showChapters === "function") showChapters(hit); // chapters.js
   const link = $("player-link");
   link.replaceChildren();
   const timed = hit.timed && hit.moment !== null && hit.moment !== undefined;

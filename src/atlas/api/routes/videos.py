@@ -26,13 +26,15 @@ def list_videos(context: Context) -> list[dict[str, Any]]:
     return [video_json(v) for v in context.library.list_videos()]
 
 
-@router.get("/{video_id}", response_model=VideoDetailOut, responses=_NOT_FOUND)
+# ``:path``: an id never holds "/" now (atlas/ids.py), but libraries from before the rule may; the converter
+# keeps those reachable (``/api/videos/old%2Fid``).
+@router.get("/{video_id:path}", response_model=VideoDetailOut, responses=_NOT_FOUND)
 def get_video(context: Context, video_id: str) -> dict[str, Any]:
     """One video's metadata and its transcript segments with their times (seconds; null when untimed)."""
     return record_json(context.library.get_record(video_id))
 
 
-@router.delete("/{video_id}", responses=_WRITE_ERRORS)
+@router.delete("/{video_id:path}", responses=_WRITE_ERRORS)
 def delete_video(context: WriterContext, video_id: str) -> dict[str, Any]:
     """Remove a video and everything indexed for it (needs write access: see docs/api.md)."""
     context.library.remove(video_id)

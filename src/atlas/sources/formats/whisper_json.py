@@ -39,8 +39,11 @@ def _words(raw: Any, where: str, source: str) -> tuple[Word, ...]:
         if not isinstance(item, dict):
             raise SourceError(source, f"{at} must be an object", hint=_HINT)
         text = item.get("word", item.get("text"))
-        if not isinstance(text, str):
+        if text is None:
             raise SourceError(source, f"{at} has no 'word' text", hint=_HINT)
+        if not isinstance(text, str):
+            shown = json.dumps(text)[:40]
+            raise SourceError(source, f"{at} 'word' must be a string, got {shown}", hint=_HINT)
         if text.strip():  # Whisper puts the space before a word inside it: " Hello"
             start, end = _time(item.get("start"), at, source), _time(item.get("end"), at, source)
             words.append(Word(text.strip(), start, end))
@@ -55,8 +58,11 @@ def _segment(item: Any, index: int, source: str) -> Segment | None:
     text = item.get("text")
     if text is None and words:
         text = " ".join(word.text for word in words)
-    if not isinstance(text, str):
+    if text is None:
         raise SourceError(source, f"{where} has no 'text'", hint=_HINT)
+    if not isinstance(text, str):
+        shown = json.dumps(text)[:40]
+        raise SourceError(source, f"{where} 'text' must be a string, got {shown}", hint=_HINT)
     text = normalise_space(text)
     if not text:
         return None  # Whisper emits empty segments over silence
@@ -73,6 +79,10 @@ class WhisperJsonFormat:
     def parse(self, text: str, source: str) -> list[Segment]:
         try:
             data = json.loads(strip_bom(text))
+        except RecursionError:
+            raise SourceError(
+                source, "its JSON is nested too deeply to be Whisper output", hint=_HINT
+            ) from None
         except json.JSONDecodeError as exc:
             raise SourceError(
                 source, f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}", hint=_HINT
