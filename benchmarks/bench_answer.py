@@ -3,6 +3,10 @@
     .venv/bin/python benchmarks/bench_answer.py --check                 # validate questions_answer.jsonl only
     .venv/bin/python benchmarks/bench_answer.py                         # extractive + bundled llama-cpp
     .venv/bin/python benchmarks/bench_answer.py --generators extractive --show-answers
+    .venv/bin/python benchmarks/bench_answer.py --generators extractive,llama-cpp,llama-cpp:qwen-1.5b
+
+A generator is a name, or ``name:model`` for a model other than its default (``llama-cpp:qwen-1.5b``, the
+bundled 1.5B; ``llama-cpp:/path/to/any.gguf``).
 
 Each question in questions_answer.jsonl names the video that answers it and its key facts; a fact is a list
 of alternative phrasings (verified in the transcript by --check), recalled when the checked answer text holds
@@ -106,14 +110,22 @@ def open_library(samples: Path, directory: Path) -> Library:
     return lib
 
 
-def run(lib: Library, question: Question, generator: str, limit: int | None) -> Result:
+def parse_generator(spec: str) -> tuple[str, str | None]:
+    """``llama-cpp`` -> (llama-cpp, None); ``llama-cpp:qwen-1.5b`` -> (llama-cpp, qwen-1.5b)."""
+    name, _, model = spec.partition(":")
+    return name, model or None
+
+
+def run(lib: Library, question: Question, spec: str, limit: int | None) -> Result:
     from atlas.models import AnswerDone, AnswerToken, AskOptions
 
+    generator, model = parse_generator(spec)
+    options = AskOptions(generator=generator, model=model, limit=limit)
     start = time.perf_counter()
     first = last = start
     pieces = 0
     answer = None
-    for event in lib.ask_stream(question.question, AskOptions(generator=generator, limit=limit)):
+    for event in lib.ask_stream(question.question, options):
         if isinstance(event, AnswerToken):
             last = time.perf_counter()
             first = last if pieces == 0 else first
@@ -185,6 +197,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--library", type=Path, default=CACHE, help="library to (re)use; ingested if needed")
     parser.add_argument("--generators", default="extractive,llama-cpp")
     parser.add_argument("--limit", type=int, default=None, help="moments per question (default: the setting)")
+    parser.add_argument("--questions", default=None, help="only these question ids, e.g. a01,a05 (a subset)")
     parser.add_argument("--check", action="store_true", help="only validate the question set")
     parser.add_argument("--show-answers", action="store_true")
     args = parser.parse_args(argv)
@@ -195,6 +208,11 @@ def main(argv: list[str] | None = None) -> int:
         print("\n".join(problems) or f"{len(questions)} questions, every fact found in its transcript")
         return 1 if problems else 0
 
+    if args.questions:
+        wanted = set(args.questions.split(","))
+        questions = [q for q in questions if q.id in wanted]
+        if len(questions) != len(wanted):
+            sys.exit(f"unknown question ids in --questions: {args.questions}")
     rows: list[list[str]] = []
     baseline_s: float | None = None
     with open_library(args.samples, args.library) as lib:
@@ -204,7 +222,7 @@ def main(argv: list[str] | None = None) -> int:
                 result = run(lib, question, generator, args.limit)
                 results.append(result)
                 facts = f"{result.facts_found}/{len(question.facts)}"
-                print(f"{generator:>10} {question.id} {result.total_s:6.1f}s facts {facts}", file=sys.stderr)
+                print(f"{generator:>20} {question.id} {result.total_s:6.1f}s facts {facts}", file=sys.stderr)
                 if args.show_answers:
                     print(f"    {result.text}\n", file=sys.stderr)
             rows.append(summarise(generator, results, baseline_s))

@@ -473,14 +473,12 @@ def describe(hit: Hit) -> dict[str, Any]:
     }
 
 
-def evaluate(
-    lib: Library, queries: list[Query], mode: Mode, limit: int, label: str = "", *, deep: bool = False
-) -> ModeReport:
+def evaluate(lib: Library, queries: list[Query], mode: Mode, limit: int, label: str = "") -> ModeReport:
     """Search every query in one mode; rank of the first relevant hit, moment error of a relevant rank 1."""
     report = ModeReport(mode, label=label)
     for q in queries:
         began = time.perf_counter()
-        hits = lib.search(q.query, limit=limit, mode=mode, deep=deep)
+        hits = lib.search(q.query, limit=limit, mode=mode)
         seconds = time.perf_counter() - began
         rank = next((i for i, hit in enumerate(hits, 1) if relevant(hit, q)), None)
         error = None
@@ -762,15 +760,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="hybrid with each rerank variant (none, previous weights, shipped) over the same library",
     )
     parser.add_argument(
-        "--deep", action="store_true", help="also evaluate hybrid with deep=True (LLM query rewrites; slow)"
-    )
-    parser.add_argument(
-        "--rewrites",
-        type=Path,
-        metavar="FILE",
-        help="--deep: replay the LLM rewrites saved here, save new ones (quality_deep.py)",
-    )
-    parser.add_argument(
         "--json", type=Path, metavar="FILE", help="write raw numbers and per-query ranks here"
     )
     parser.add_argument(
@@ -803,11 +792,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             from quality_store import compare_stores
 
             compare_stores(lib, args.store, queries, args.modes, args.limit, run_suite)
-        if args.deep:
-            from quality_deep import evaluate_deep
-
-            deep = evaluate_deep(lib, queries, args.limit, args.rewrites, evaluate)
-            ablations.append(Suite("hybrid+deep", [deep]))
     finally:
         lib.close()
     note = " (hybrid without rerank)" if args.no_rerank else ""

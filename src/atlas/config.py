@@ -60,7 +60,7 @@ class AnswerSettings:
     """How ``ask`` answers: which generator writes the answer, its model or endpoint, how much it reads."""
 
     generator: str | None = None  # None: llama-cpp with the bundled model when installed, else extractive
-    model: str | None = None  # a GGUF path (llama-cpp) or a model name (openai-compatible)
+    model: str | None = None  # llama-cpp: qwen-1.5b (bundled) or a GGUF path; openai-compatible: a name
     base_url: str | None = None  # an OpenAI-compatible API root, e.g. http://127.0.0.1:11434/v1
     api_key: str | None = field(default=None, repr=False)
     threads: int | None = None  # None: the library's --threads / ATLAS_THREADS, else the model's default

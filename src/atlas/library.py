@@ -22,7 +22,6 @@ from atlas.index.base import Index, IndexIdentity, VideoRecord, segments_to_json
 from atlas.index.postgres_schema import redact
 from atlas.models import Answer, AnswerEvent, AskOptions, Hit, SearchFilters, Video
 from atlas.search.engine import Mode, SearchEngine
-from atlas.search.rewrite import QueryRewriter
 from atlas.sources.base import Ingestible, ProgressFn, SourceFailure, SourceOptions, SourceSkipped
 from atlas.sources.registry import all_sources, expand_targets, resolve
 from atlas.sources.validate import check_options, check_targets
@@ -97,13 +96,11 @@ class Library:
         settings: Settings,
         index: Index,
         embedder: Embedder | None = None,
-        rewriter: QueryRewriter | None = None,
     ) -> None:
         self.settings = settings
         self.index = index
         self._embedder = embedder
-        self._rewriter = rewriter  # None: the bundled LLM, loaded by the first deep search
-        self._engine = SearchEngine(index, self._get_embedder, settings.search, rewriter=self._get_rewriter)
+        self._engine = SearchEngine(index, self._get_embedder, settings.search)
 
     @classmethod
     def open(
@@ -112,7 +109,6 @@ class Library:
         *,
         create: bool = True,
         embedder: Embedder | None = None,
-        rewriter: QueryRewriter | None = None,
     ) -> Library:
         """Open (or with ``create``, make) the library directory. Read-only commands pass ``create=False``.
 
@@ -135,7 +131,7 @@ class Library:
                 hint="ingest something first (atlas ingest FILE) or pass --library DIR / set ATLAS_LIBRARY",
             )
         directory.mkdir(parents=True, exist_ok=True)
-        return cls(settings, open_index(directory), embedder, rewriter)
+        return cls(settings, open_index(directory), embedder)
 
     def close(self) -> None:
         self._engine.close()
@@ -176,16 +172,6 @@ class Library:
                 hint="use the recorded embedder or a new --library",
             )
         return self._embedder
-
-    def _get_rewriter(self) -> QueryRewriter:
-        if self._rewriter is None:
-            from atlas.search.rewrite import bundled_rewriter
-
-            answer = self.settings.answer
-            if answer.threads is None and self.settings.threads is not None:
-                answer = answer.with_(threads=self.settings.threads)  # --threads, as ``ask`` does
-            self._rewriter = bundled_rewriter(answer)
-        return self._rewriter
 
     @property
     def embedder(self) -> Embedder:
@@ -320,14 +306,10 @@ class Library:
         limit: int | None = None,
         filters: SearchFilters | None = None,
         mode: Mode = "hybrid",
-        deep: bool = False,
     ) -> list[Hit]:
-        """``deep`` (experimental, not offered by the CLI or the API): the bundled LLM rewrites the query and
-        each rewrite's hits are fused in. Measured not to help with the bundled 0.5B model, at tens of seconds
-        per query on 2 cores (benchmarks/README.md, Quality): kept to re-measure with a stronger rewriter."""
         if self.index.identity() is None:
             return []  # an empty library: nothing to find, and no model to load
-        return self._engine.search(query, limit=limit, filters=filters, mode=mode, deep=deep)
+        return self._engine.search(query, limit=limit, filters=filters, mode=mode)
 
     def list_videos(self) -> list[Video]:
         return self.index.list_videos()

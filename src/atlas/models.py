@@ -125,7 +125,7 @@ class AskOptions:
     """How one question is answered; None keeps the library's answer settings (``AnswerSettings``)."""
 
     generator: str | None = None  # "llama-cpp", "extractive", "openai-compatible" or a plugin's name
-    model: str | None = None  # a .gguf file (llama-cpp) or a model name (openai-compatible)
+    model: str | None = None  # llama-cpp: qwen-1.5b (bundled) or a .gguf; openai-compatible: a name
     base_url: str | None = None  # an OpenAI-compatible API root
     limit: int | None = None  # how many moments to read
     filters: SearchFilters | None = None

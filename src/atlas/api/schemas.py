@@ -186,6 +186,10 @@ class JobSummaryOut(_JobFields):
 class AskIn(_In):
     question: str = Field(min_length=1, max_length=MAX_QUESTION_CHARS)
     generator: str | None = Field(None, max_length=200, description="default: the server's")
+    # Only the bundled models by name (atlas.answer.llama_cpp.NAMED_MODELS): a client never names a file.
+    model: Literal["qwen-0.5b", "qwen-1.5b"] | None = Field(
+        None, description="a bundled local model (llama-cpp); qwen-1.5b is slower, its parts installed apart"
+    )
     limit: int | None = Field(None, ge=1, le=MAX_ASK_LIMIT, description="moments to retrieve")
     video: list[str] = Field(default_factory=list, max_length=100)
     channel: list[str] = Field(default_factory=list, max_length=100)

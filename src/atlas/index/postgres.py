@@ -49,6 +49,7 @@ from atlas.index.sqlite_rows import (
     from_blobs,
     segment_from_row,
     sentence_from_row,
+    stored_windows,
     video_columns,
     video_from_row,
     window_columns,
@@ -345,12 +346,7 @@ class PostgresIndex:
             f"SELECT w.id, {window_columns('w')}, {video_columns('v')} FROM windows w"
             " JOIN videos v ON v.pk = w.video_pk WHERE w.id = ANY(%s::bigint[])"
         )
-        found: dict[int, StoredWindow] = {}
-        videos: dict[str, Video] = {}  # one Video object per video, however many of its windows
-        for row in self._conn().execute(sql, ([int(k) for k in keys],)):
-            video = videos.get(row[7]) or videos.setdefault(row[7], video_from_row(row[7:]))
-            found[int(row[0])] = StoredWindow(key=int(row[0]), video=video, window=window_from_row(row[1:7]))
-        return [found[int(k)] for k in keys if int(k) in found]
+        return stored_windows(self._conn().execute(sql, ([int(k) for k in keys],)), keys)
 
     def window_vectors(self, keys: Sequence[int]) -> Vectors:
         wanted = [int(k) for k in keys]

@@ -39,10 +39,10 @@ from atlas.index.sqlite_rows import (
     from_blobs,
     read_record,
     sentence_from_row,
+    stored_windows,
     video_columns,
     video_from_row,
     window_columns,
-    window_from_row,
 )
 from atlas.index.sqlite_schema import (
     DB_NAME,
@@ -244,12 +244,7 @@ class SqliteIndex:
             f"SELECT w.id, {window_columns('w')}, {video_columns('v')} FROM windows w"
             " JOIN videos v ON v.pk = w.video_pk WHERE w.id IN (SELECT value FROM json_each(?))"
         )
-        found: dict[int, StoredWindow] = {}
-        videos: dict[str, Video] = {}  # one Video object per video, however many of its windows
-        for row in self._conn().execute(sql, (json.dumps([int(k) for k in keys]),)):
-            video = videos.get(row[7]) or videos.setdefault(row[7], video_from_row(row[7:]))
-            found[int(row[0])] = StoredWindow(key=int(row[0]), video=video, window=window_from_row(row[1:7]))
-        return [found[int(k)] for k in keys if int(k) in found]
+        return stored_windows(self._conn().execute(sql, (json.dumps([int(k) for k in keys]),)), keys)
 
     def window_vectors(self, keys: Sequence[int]) -> Vectors:
         with self._read() as conn:

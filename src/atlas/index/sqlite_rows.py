@@ -10,14 +10,14 @@ import datetime as dt
 import json
 import sqlite3
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from atlas.errors import LibraryMismatchError, UserInputError
-from atlas.index.base import Vectors, VideoRecord
+from atlas.index.base import StoredWindow, Vectors, VideoRecord
 from atlas.models import SearchFilters, Segment, Sentence, Transcript, Video, Window, Word
 
 WINDOW_DTYPE = np.dtype("<f4")
@@ -88,6 +88,18 @@ def window_from_row(row: Sequence[Any]) -> Window:
     return Window(
         index=row[0], text=row[1], start=row[2], end=row[3], first_sentence=row[4], last_sentence=row[5]
     )
+
+
+def stored_windows(rows: Iterable[Sequence[Any]], keys: Sequence[int]) -> list[StoredWindow]:
+    """Rows of ``id, <window columns>, <video columns>`` (either store's query) as windows in ``keys``'
+    order; keys with no row (removed meanwhile) are skipped. One Video object per video, however many of its
+    windows."""
+    found: dict[int, StoredWindow] = {}
+    videos: dict[str, Video] = {}
+    for row in rows:
+        video = videos.get(row[7]) or videos.setdefault(row[7], video_from_row(row[7:]))
+        found[int(row[0])] = StoredWindow(key=int(row[0]), video=video, window=window_from_row(row[1:7]))
+    return [found[int(k)] for k in keys if int(k) in found]
 
 
 def words_json(words: Sequence[Word]) -> str | None:

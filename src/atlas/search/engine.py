@@ -2,9 +2,6 @@
 
 query ─┬─ keyword_terms ─► index.keyword_search (BM25) ─┐
        └─ embed_query ───► index.vector_search (HNSW) ──┴─► RRF ─► rerank ─► de-overlap ─► pin ─► Hit
-
-``deep=True`` first asks a local LLM for rewrites of the query (rewrite.py) and runs both retrievers for the
-query and for each rewrite; all the rankings go into one weighted RRF, then the same rerank and pinning.
 """
 
 from __future__ import annotations
@@ -25,7 +22,6 @@ from atlas.search.fusion import reciprocal_rank_fusion
 from atlas.search.links import deep_link
 from atlas.search.pinning import pin_sentence
 from atlas.search.rerank import EvidenceReranker, Reranker, RerankInput
-from atlas.search.rewrite import QueryRewriter
 from atlas.search.text import keyword_terms
 
 Mode = Literal["hybrid", "keyword", "vector"]
@@ -33,17 +29,6 @@ MODES: tuple[Mode, ...] = ("hybrid", "keyword", "vector")
 MAX_QUERY_CHARS = 1000
 MAX_LIMIT = 200
 RERANK_DEPTH = 40  # fused candidates the reranker looks at
-# Deep search (experimental: it did not help on the dev split with the bundled 0.5B model, see
-# benchmarks/README.md, Quality). The original query's rankings weigh more in the fusion than a rewrite's,
-# since a small model's rewrite drifts off the point; 1.0/0.5 and 1.0/1.0 tied on dev R@5.
-DEEP_ORIGINAL_WEIGHT = 1.0
-DEEP_REWRITE_WEIGHT = 0.5
-# The reranker and pinning score windows against the original query's vector ("original") or the normalised
-# mean of the original's and the rewrites' vectors ("mean"): the mean cost 9 points of dev R@1.
-DEEP_RERANK_VECTOR: Literal["original", "mean"] = "original"
-# A name or a few keywords ("Pedalboard", "Keras Tuner") is searched as typed, without the LLM: BM25 already
-# finds it, and a rewrite of it can only drift (the 0.5B model turned "Rizoml" into "boat").
-DEEP_MIN_WORDS = 4
 
 
 class _Fetched(NamedTuple):
@@ -59,11 +44,9 @@ class SearchEngine:
         embedder: Callable[[], Embedder],
         settings: SearchSettings,
         reranker: Reranker | None = None,
-        rewriter: Callable[[], QueryRewriter] | None = None,
     ) -> None:
         self._index = index
         self._embedder = embedder  # lazy: keyword mode never loads the model
-        self._rewriter = rewriter  # lazy too: only a deep search loads the LLM
         self._settings = settings
         self._reranker: Reranker = reranker or EvidenceReranker()
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="atlas-keyword")
@@ -78,7 +61,6 @@ class SearchEngine:
         limit: int | None = None,
         filters: SearchFilters | None = None,
         mode: Mode = "hybrid",
-        deep: bool = False,
     ) -> list[Hit]:
         query = " ".join(query.split())
         limit = self._settings.limit if limit is None else limit
@@ -86,9 +68,6 @@ class SearchEngine:
         filters = filters or SearchFilters()
         terms = keyword_terms(query)
         depth = max(self._settings.candidates, limit * 3)
-        rewrites = self._rewrite(query) if deep else []
-        if rewrites:
-            return self._search_deep([query, *rewrites], terms, depth, limit, filters, mode)
 
         qvec: npt.NDArray[np.float32] | None = None
         rankings: list[list[Candidate]] = []
@@ -110,38 +89,6 @@ class SearchEngine:
                 ranked = self._rerank(qvec, terms, ranked[:RERANK_DEPTH], fetched) + ranked[RERANK_DEPTH:]
         else:
             ranked = rankings[0]
-        return self._to_hits(ranked, qvec, terms, limit, fetched)
-
-    def _rewrite(self, query: str) -> list[str]:
-        if self._rewriter is None:
-            raise UserInputError(
-                "deep search is not available here", hint="search without --deep (no rewriter is set up)"
-            )
-        return self._rewriter().rewrite(query) if len(query.split()) >= DEEP_MIN_WORDS else []
-
-    def _search_deep(
-        self, texts: list[str], terms: list[str], depth: int, limit: int, filters: SearchFilters, mode: Mode
-    ) -> list[Hit]:
-        """Both retrievers for the query (``texts[0]``) and each rewrite, one weighted RRF, then as usual.
-        Rerank and pinning keep the query's own keyword terms: they score and mark what the user typed."""
-        rankings: list[list[Candidate]] = []
-        weights: list[float] = []
-        vectors: list[npt.NDArray[np.float32]] = []
-        for number, text in enumerate(texts):
-            weight = DEEP_ORIGINAL_WEIGHT if number == 0 else DEEP_REWRITE_WEIGHT
-            text_terms = terms if number == 0 else keyword_terms(text)
-            if mode in ("hybrid", "keyword") and text_terms:
-                rankings.append(self._index.keyword_search(text_terms, depth, filters))
-                weights.append(weight)
-            if mode in ("hybrid", "vector"):
-                vectors.append(self._embedder().embed_query(text))
-                rankings.append(self._index.vector_search(vectors[-1], depth, filters))
-                weights.append(weight)
-        ranked = reciprocal_rank_fusion(rankings, k=self._settings.rrf_k, weights=weights)
-        qvec = _deep_vector(vectors)
-        fetched: dict[int, _Fetched] = {}
-        if mode == "hybrid" and self._settings.rerank and qvec is not None:
-            ranked = self._rerank(qvec, terms, ranked[:RERANK_DEPTH], fetched) + ranked[RERANK_DEPTH:]
         return self._to_hits(ranked, qvec, terms, limit, fetched)
 
     def _fetch(self, keys: list[int], fetched: dict[int, _Fetched]) -> None:
@@ -210,18 +157,6 @@ class SearchEngine:
                     )
                 )
         return hits
-
-
-def _deep_vector(vectors: list[npt.NDArray[np.float32]]) -> npt.NDArray[np.float32] | None:
-    """The vector a deep search reranks and pins with: the original query's, or the normalised mean of the
-    original's and the rewrites' (``DEEP_RERANK_VECTOR``)."""
-    if not vectors:
-        return None
-    if DEEP_RERANK_VECTOR == "original" or len(vectors) == 1:
-        return vectors[0]
-    mean = np.mean(np.stack(vectors), axis=0)
-    norm = float(np.linalg.norm(mean))
-    return (mean / norm).astype(np.float32) if norm > 0 else vectors[0]
 
 
 def _overlaps(a: StoredWindow, b: StoredWindow) -> bool:

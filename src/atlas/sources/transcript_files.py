@@ -5,7 +5,12 @@ picks the format (``formats.detect_format``), and derives the video's metadata f
 
 - ``Some Title [dQw4w9WgXcQ].en.vtt`` (yt-dlp's naming) is YouTube video ``dQw4w9WgXcQ`` titled "Some Title";
 - ``talk.en.vtt`` / ``talk.whisper.txt`` is ``talk``; a ``talk.mp4`` beside it makes it a local media item;
-- ``--id``, ``--title``, ``--url`` (a YouTube URL makes a YouTube item), ``--channel``, ``--published`` win.
+- ``--id``, ``--title``, ``--url`` (a YouTube URL makes a YouTube item), ``--channel``, ``--published`` win;
+- download sites' tags (``[DownSub.com]``, ``[English (auto-generated)]``) are not part of the title;
+- a name that says nothing (``transcript.en.vtt``, ``captions.srt``, ``audio.wav.srt``, ``6_1.srt``) takes
+  its id from a YouTube id in the name if there is one, and its title (and otherwise its id) from the folder
+  it is in, or, when that says nothing either, from the transcript's first words. Ids then come from the
+  file and its place, never from what was ingested before it.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 from atlas.errors import SourceError
+from atlas.ids import conform_video_id
 from atlas.ids import slugify as slugify  # re-exported: sources and plugins derive ids with it
 from atlas.models import Transcript, Video
 from atlas.sources.base import Ingestible, SourceFailure, SourceOptions
@@ -39,6 +45,35 @@ _LANGUAGE_TAG = re.compile(r"[a-z]{2,3}(?:-[A-Za-z0-9]{2,8})*")  # en, pt-BR, zh
 _FORMAT_MARKERS = frozenset(
     {"whisper", "whisperx", "transcript", "captions", "caption", "subtitles", "subs", "asr"}
 )
+# Words that name a file's kind, not its content: a base made only of these (and numbers) says nothing.
+_GENERIC_WORDS = frozenset(
+    {
+        *(
+            "transcript",
+            "transcripts",
+            "transcription",
+            "captions",
+            "caption",
+            "subtitles",
+            "subtitle",
+            "subs",
+        ),
+        *("sub", "srt", "vtt", "audio", "video", "output", "out", "track", "speech", "recording", "file"),
+        *("files", "untitled", "default", "final", "result", "results", "data", "downloads", "download"),
+        *("tmp", "temp", "test", "tests", "en", "orig", "auto", "manual", "whisper", "asr", "text", "media"),
+    }
+)
+_GENERIC_WORDS_WITH_MEDIA = _GENERIC_WORDS | {suffix.lstrip(".") for suffix in MEDIA_SUFFIXES}
+# "[DownSub.com]", "[SaveSubs.io]": a site's name; "[English (auto-generated)]", "[English]": YouTube's track
+# names that download sites put into file names.
+_SITE_TAG = re.compile(
+    r"\[\s*(?:[\w-]+\.(?:com|net|org|io|cc|me|to|app|co)|(?:English|Spanish|French|German|Portuguese|Italian"
+    r"|Dutch|Russian|Japanese|Korean|Chinese|Hindi|Arabic|Turkish|Polish|Indonesian|Vietnamese)"
+    r"(?:\s*\([^()\[\]]*\))?)\s*\]",
+    re.IGNORECASE,
+)
+_ID_LIKE = re.compile(rf"(?<![A-Za-z0-9_-])({_YOUTUBE_ID})(?![A-Za-z0-9_-])")
+FIRST_WORDS = 8
 _TEXT_CONTROLS = frozenset(b"\t\n\r\f\b\x1b")
 _BOMS = (
     (codecs.BOM_UTF32_LE, "utf-32"),  # before UTF-16: its BOM starts with the UTF-16 LE one
@@ -124,8 +159,8 @@ def split_name(path: Path) -> tuple[str, str | None]:
         head, last = stem.rsplit(".", 1)
         if not head:
             break
-        if last.lower() in _FORMAT_MARKERS:
-            stem = head
+        if last.lower() in _FORMAT_MARKERS or "." + last.lower() in MEDIA_SUFFIXES:
+            stem = head  # "talk.whisper.txt"; "audio.wav.srt" (whisper.cpp names its output after the input)
         elif tagged and language is None and _LANGUAGE_TAG.fullmatch(last):
             stem, language = head, last
         else:
@@ -178,11 +213,62 @@ def identity_from_name(base: str, options: SourceOptions) -> tuple[str, str | No
     return video_id, options.title or name_title, youtube_id
 
 
+def without_site_tags(name: str) -> str:
+    """``[English (auto-generated)] My Talk [DownSub.com]`` -> ``My Talk``."""
+    return " ".join(_SITE_TAG.sub(" ", name).split()) or name
+
+
+def says_nothing(name: str) -> bool:
+    """True for a name made only of generic words and numbers: ``transcript``, ``6_1``, ``audio``."""
+    words = [word for word in re.split(r"[^a-z0-9]+", name.lower()) if word]
+    return all(word.isdigit() or word in _GENERIC_WORDS_WITH_MEDIA for word in words)
+
+
+def youtube_id_in_name(base: str) -> str | None:
+    """A YouTube id standing alone in an otherwise generic name (``dQw4w9WgXcQ.en.vtt``,
+    ``transcript_Y5mxY_KX-EE``): 11 id characters with both upper and lower case, as YouTube's have."""
+    for match in _ID_LIKE.finditer(base):
+        candidate = match.group(1)
+        rest = base[: match.start()] + " " + base[match.end() :]
+        if candidate.lower() != candidate and candidate.upper() != candidate and says_nothing(rest):
+            return candidate
+    return None
+
+
+def first_words(transcript: Transcript) -> str:
+    """The opening words of what was said, for a title when nothing else names the file."""
+    words: list[str] = []
+    for segment in transcript.segments:
+        words.extend(word for word in segment.text.split() if not word.startswith(("[", "(", "<", "♪")))
+        if len(words) >= FIRST_WORDS:
+            break
+    return " ".join(words[:FIRST_WORDS]).rstrip(".,;:!?-–—")
+
+
+def _named_by_place(path: Path, transcript: Transcript) -> tuple[str, str]:
+    """(id, title) for a file whose name says nothing: from its folder, else from its first words."""
+    folder = without_site_tags(path.resolve().parent.name)
+    if sum(c.isalnum() for c in folder) >= 3 and not says_nothing(folder) and not youtube_id_in_name(folder):
+        return conform_video_id(slugify(folder)), humanise(folder)
+    opening = first_words(transcript)
+    if opening:
+        return slugify(opening), opening[:1].upper() + opening[1:]
+    return slugify(path.stem), humanise(path.stem)
+
+
 def video_for(path: Path, transcript: Transcript, options: SourceOptions) -> Video:
     """Metadata for a transcript file: options first, then the file name, then the files beside it."""
     base, _ = split_name(path)
-    video_id, title, youtube_id = identity_from_name(base, options)
     media = media_beside(path, base)
+    base = without_site_tags(base)
+    video_id, title, youtube_id = identity_from_name(base, options)
+    if (says_nothing(base) or youtube_id_in_name(base)) and not (title and not says_nothing(title)):
+        folder = path.resolve().parent.name
+        in_name = None if options.url else youtube_id_in_name(base) or youtube_id_in_name(folder)
+        place_id, place_title = _named_by_place(path, transcript)
+        youtube_id = youtube_id or in_name
+        video_id = options.video_id or youtube_id or place_id
+        title = options.title or place_title
     media = media.resolve() if media else None  # as_uri() needs an absolute path; targets may be relative
     if youtube_id:
         kind, url = "youtube", youtube_watch_url(youtube_id)
@@ -199,7 +285,7 @@ def video_for(path: Path, transcript: Transcript, options: SourceOptions) -> Vid
         url=url,
         channel=options.channel,
         published=options.published,
-        duration=max(ends) if transcript.timed and ends else None,
+        duration=round(max(ends), 3) if transcript.timed and ends else None,
         transcript_origin=transcript.origin,
         timed=transcript.timed,
         extra={"media_path": str(media)} if media else {},

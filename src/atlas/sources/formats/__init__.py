@@ -2,8 +2,10 @@
 
 ``detect_format`` looks at the suffix first, then at the content where the suffix is ambiguous: a ``.txt``
 file is read as Whisper text lines when most of its first lines are ``[start --> end] text``, as SRT or WebVTT
-when it starts like one, and as plain text otherwise. A file whose suffix promises a format its content does
-not have (a ``.vtt`` without ``WEBVTT``) is not re-guessed: its parser fails with a message naming the file.
+when it starts like one, and as plain text otherwise; a ``.json`` file is a Podcasting 2.0 transcript when its
+segments have ``startTime`` / ``body`` keys, and Whisper output otherwise. A file whose suffix promises a
+format its content does not have (a ``.vtt`` without ``WEBVTT``) is not re-guessed: its parser fails with a
+message naming the file.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from pathlib import Path
 from atlas.errors import SourceError
 from atlas.sources.base import TranscriptFormat
 from atlas.sources.formats.plain import PlainTextFormat
+from atlas.sources.formats.podcast_json import PodcastJsonFormat
 from atlas.sources.formats.srt import SrtFormat
 from atlas.sources.formats.webvtt import WebVTTFormat
 from atlas.sources.formats.whisper_json import WhisperJsonFormat
@@ -22,6 +25,7 @@ __all__ = [
     "FORMATS",
     "TRANSCRIPT_SUFFIXES",
     "PlainTextFormat",
+    "PodcastJsonFormat",
     "SrtFormat",
     "WebVTTFormat",
     "WhisperJsonFormat",
@@ -34,6 +38,7 @@ __all__ = [
 FORMATS: tuple[TranscriptFormat, ...] = (
     WebVTTFormat(),
     SrtFormat(),
+    PodcastJsonFormat(),  # before Whisper JSON: both are .json, told apart by their keys
     WhisperJsonFormat(),
     WhisperTextFormat(),
     PlainTextFormat(),

@@ -27,7 +27,7 @@ from atlas.models import Segment
 CONTIGUOUS_GAP_S = 1.0
 
 # Tags (<i>, </c>, <v Bob>), WebVTT inline timestamps (<00:00:01.280>) and ASS overrides ({\an8}).
-_MARKUP = re.compile(r"</?[A-Za-z][^<>]*>|<(?:\d+:)?\d{1,2}:\d{2}\.\d{3}>|\{\\[^{}]*\}")
+MARKUP = re.compile(r"</?[A-Za-z][^<>]*>|<(?:\d+:)?\d{1,2}:\d{2}\.\d{3}>|\{\\[^{}]*\}")
 _ANNOTATION_ONLY = re.compile(r"(?:\s*(?:\[[^\[\]]*\]|♪+))+\s*")
 _SPEAKER_MARK = re.compile(r"^>{2,}$")
 
@@ -52,7 +52,7 @@ def normalise_space(text: str) -> str:
 
 def clean_text(raw: str, *, entities: bool) -> str:
     """Caption text without markup, entities decoded (WebVTT only: SRT has none), spaces tidied."""
-    text = _MARKUP.sub("", raw)
+    text = MARKUP.sub("", raw)
     if entities:
         text = html.unescape(text)
     return " ".join(token for token in text.split() if not _SPEAKER_MARK.match(token))
