@@ -162,6 +162,9 @@ def atlas_serve(
 def _search(page: Any, query: str) -> None:
     page.fill("#q", query)
     page.press("#q", "Enter")
+    # The page writes the query into its URL once it has rendered that query's results: wait for that, not
+    # for any hit (the previous query's hits are still on the page until then).
+    page.wait_for_function("q => new URLSearchParams(location.search).get('q') === q", arg=query)
     page.wait_for_selector("button.hit")
 
 

@@ -15,6 +15,7 @@ import pytest
 from atlas.chunking import split_sentences
 from atlas.chunking.sentences import content_positions, word_stream
 from atlas.config import WindowSettings
+from atlas.errors import SourceError
 from atlas.ids import is_video_id
 from atlas.models import Segment, Transcript
 from atlas.sources.base import SourceOptions
@@ -347,3 +348,11 @@ def test_durations_are_rounded(tmp_path: Path) -> None:
     path = tmp_path / "long.json"
     path.write_text(json.dumps({"segments": [{"start": 0.1, "end": 3320.3999999999996, "text": "hi"}]}))
     assert read_transcript_file(path, SourceOptions()).video.duration == 3320.4
+
+
+def test_a_deeply_nested_podcast_shaped_json_fails_alone_with_one_line(tmp_path: Path) -> None:
+    hostile = tmp_path / "episode.json"
+    hostile.write_text('{"startTime": 0, "body": "x", "segments": ' + "[" * 100_000 + "]" * 100_000 + "}")
+    assert detect_format(hostile, hostile.read_text(encoding="utf-8")).name == "podcast-json"
+    with pytest.raises(SourceError, match="nested too deeply"):
+        load_transcript(hostile)

@@ -133,6 +133,9 @@ def test_pin_opens_where_an_answer_running_over_sentences_begins() -> None:
     assert pin.snippet.startswith("So here is how we cut the GPU bill.")
     lone = np.array([0.0, 0.2, 0.6, 0.0], dtype=np.float32)  # sentence 1 is not part of the answer
     assert pin_sentence(sentences, vectors, lone, []).sentence.index == 2
+    # Keywords alone never snap back: 2 of 7 terms score 0.09, within the margin of sentences matching none.
+    terms = ["spot", "night", "cheap", "cloud", "cost", "price", "savings"]
+    assert pin_sentence(sentences, None, None, terms).sentence.index == 2
 
 
 def test_evidence_reranker_prefers_a_window_holding_the_answer_in_one_remark() -> None:

@@ -40,10 +40,11 @@ def pin_sentence(
     """Best sentence by cosine + keyword coverage; without a query vector (keyword mode) by coverage alone."""
     if not sentences:
         raise ValueError("a window always holds at least one sentence")
+    semantic = False
+    cosines = np.zeros(len(sentences), dtype=np.float32)
     if query_vector is not None and vectors is not None and len(vectors) == len(sentences):
+        semantic = True
         cosines = vectors.astype(np.float32) @ query_vector
-    else:
-        cosines = np.zeros(len(sentences), dtype=np.float32)
     matched = [tuple(matched_terms(terms, s.text)) if terms else () for s in sentences]
     scores = [
         float(cosines[i]) + KEYWORD_WEIGHT * (len(matched[i]) / len(terms) if terms else 0.0)
@@ -51,7 +52,9 @@ def pin_sentence(
     ]
     best = max(range(len(sentences)), key=lambda i: (scores[i], -i))
     start = best
-    while start > 0 and scores[start - 1] >= scores[best] - BACK_MARGIN:
+    # Only meaning spreads over sentences: on keywords alone (keyword mode) every sentence without a query
+    # word would sit within the margin of a low-coverage best and drag the pin to the window's start.
+    while semantic and start > 0 and scores[start - 1] >= scores[best] - BACK_MARGIN:
         start -= 1
     found = {term for i in range(start, best + 1) for term in matched[i]}
     return Pin(

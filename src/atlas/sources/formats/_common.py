@@ -17,10 +17,13 @@ Caption decisions, made once here so both formats agree:
 from __future__ import annotations
 
 import html
+import json
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
+from typing import Any
 
+from atlas.errors import SourceError
 from atlas.models import Segment
 
 # Cues further apart than this are separate utterances even when their text repeats ("Yes." ... "Yes.").
@@ -44,6 +47,19 @@ class Cue:
 def strip_bom(text: str) -> str:
     """Parsers get text from callers that may not have decoded with ``utf-8-sig``."""
     return text[1:] if text.startswith("\ufeff") else text
+
+
+def load_json(text: str, source: str, *, hint: str) -> Any:
+    """A JSON transcript's document; a file that is not JSON, or nested too deeply to be a transcript (a
+    hostile ``[[[[...``), fails alone with one line instead of a traceback."""
+    try:
+        return json.loads(strip_bom(text))
+    except RecursionError:
+        raise SourceError(source, "its JSON is nested too deeply to be a transcript", hint=hint) from None
+    except json.JSONDecodeError as exc:
+        raise SourceError(
+            source, f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}", hint=hint
+        ) from exc
 
 
 def normalise_space(text: str) -> str:

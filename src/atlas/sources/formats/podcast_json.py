@@ -13,14 +13,13 @@ Detected by content: a ``.json`` file whose head has ``"startTime"`` and ``"body
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from typing import Any
 
 from atlas.errors import SourceError
 from atlas.models import Segment
-from atlas.sources.formats._common import normalise_space, strip_bom
+from atlas.sources.formats._common import load_json, normalise_space
 
 _HINT = (
     'expected a Podcasting 2.0 JSON transcript: {"version": "1.0.0", "segments": '
@@ -44,12 +43,7 @@ class PodcastJsonFormat:
         return path_suffix == ".json" and all(pattern.search(head) for pattern in _SHAPE)
 
     def parse(self, text: str, source: str) -> list[Segment]:
-        try:
-            data = json.loads(strip_bom(text))
-        except json.JSONDecodeError as exc:
-            raise SourceError(
-                source, f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}", hint=_HINT
-            ) from exc
+        data = load_json(text, source, hint=_HINT)
         raw = data.get("segments") if isinstance(data, dict) else None
         if not isinstance(raw, list) or not raw:
             raise SourceError(source, "no Podcasting 2.0 segments in this JSON file", hint=_HINT)

@@ -14,7 +14,7 @@ from typing import Any
 
 from atlas.errors import SourceError
 from atlas.models import Segment, Word
-from atlas.sources.formats._common import normalise_space, strip_bom
+from atlas.sources.formats._common import load_json, normalise_space
 
 _HINT = 'expected Whisper output: {"segments": [{"start": 0.0, "end": 2.5, "text": "..."}, ...]}'
 
@@ -77,16 +77,7 @@ class WhisperJsonFormat:
         return path_suffix == ".json"
 
     def parse(self, text: str, source: str) -> list[Segment]:
-        try:
-            data = json.loads(strip_bom(text))
-        except RecursionError:
-            raise SourceError(
-                source, "its JSON is nested too deeply to be Whisper output", hint=_HINT
-            ) from None
-        except json.JSONDecodeError as exc:
-            raise SourceError(
-                source, f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}", hint=_HINT
-            ) from exc
+        data = load_json(text, source, hint=_HINT)
         raw = data.get("segments") if isinstance(data, dict) else data
         if not isinstance(raw, list) or not raw:
             raise SourceError(source, "no Whisper segments in this JSON file", hint=_HINT)
