@@ -19,6 +19,7 @@ import atlas
 from atlas.api.context import ApiContext
 from atlas.api.errors import error_body, install_error_handlers
 from atlas.api.jobs import JobManager
+from atlas.api.openapi30 import as_openapi_30
 from atlas.api.routes import ask, chapters, ingest, media, search, system, videos
 from atlas.api.security import HostGuard, PathPolicy
 from atlas.config import ServeSettings, Settings
@@ -108,7 +109,7 @@ def _docs(app: FastAPI, assets: Path | None) -> str:
     if assets is not None:
         app.mount("/docs-assets", StaticFiles(directory=assets), name="docs-assets")
         page = get_swagger_ui_html(
-            openapi_url="/openapi.json",
+            openapi_url="/docs-openapi.json",  # the bundled Swagger UI 4 reads OpenAPI 3.0 only
             title="Atlas API",
             swagger_js_url="/docs-assets/swagger-ui-bundle.js",
             swagger_css_url="/docs-assets/swagger-ui.css",
@@ -127,6 +128,10 @@ def _docs(app: FastAPI, assets: Path | None) -> str:
     @app.get("/docs", include_in_schema=False)
     def docs() -> HTMLResponse:
         return HTMLResponse(html)
+
+    @app.get("/docs-openapi.json", include_in_schema=False)
+    def docs_openapi() -> JSONResponse:
+        return JSONResponse(as_openapi_30(app.openapi()))
 
     return "; ".join(
         (
