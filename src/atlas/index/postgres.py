@@ -74,8 +74,9 @@ class PostgresIndex:
         create: bool = True,
         exact_limit: int | None = None,
     ) -> None:
-        """``exact_limit``: filtered vector search is an exact scan up to this many windows and HNSW (with a
-        raised ef_search) above; None (default) picks by ``postgres_search.exact_is_cheaper``."""
+        """``exact_limit``: vector search is an exact scan up to this many windows (matching the filter, or in
+        the library when unfiltered) and HNSW above; None (default) picks by
+        ``postgres_search.exact_is_cheaper`` with a filter and ``EXACT_BELOW`` without one."""
         self.url = url
         self.schema = check_schema_name(schema)
         self.exact_limit = exact_limit
@@ -401,7 +402,8 @@ class PostgresIndex:
                 return []
             total = int(conn.execute("SELECT windows FROM stats").fetchone()[0])
             if not where:
-                if k > search.MAX_EF_SEARCH:
+                small = total <= (search.EXACT_BELOW if self.exact_limit is None else self.exact_limit)
+                if k > search.MAX_EF_SEARCH or small:
                     return search.exact(conn, query, k, where, params)
                 return search.hnsw(conn, query, k, where, params, search.ef_for(k))
             matching = search.matching_windows(conn, where, params)

@@ -29,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from atlas.index import sqlite_search
 from atlas.index.base import Candidate, Vectors
 from atlas.index.postgres_schema import TS_CONFIG, Conn
 from atlas.index.sqlite_rows import check_date
@@ -39,6 +40,9 @@ from atlas.models import SearchFilters
 K1 = 1.2
 B = 0.75
 MAX_EF_SEARCH = 1000  # pgvector's upper bound for hnsw.ef_search
+# Below this many windows an exact scan costs a few milliseconds and, unlike pgvector's HNSW (whose random
+# levels make each build a little different), gives the same top k every time (the SQLite store's bound).
+EXACT_BELOW = sqlite_search.EXACT_BELOW
 MIN_EF_SEARCH = 100  # pgvector's default is 40; see ``ef_for``
 
 

@@ -297,6 +297,12 @@ class SqliteIndex:
             return []
         where, params = filter_sql(filters)
         ranges = None
+        if not where:
+            with self._read() as conn:
+                everything = total_windows(conn)
+                limit = sqlite_search.EXACT_BELOW if self.exact_limit is None else self.exact_limit
+                if 0 < everything <= limit:
+                    return sqlite_search.exact(conn, query, Ranges.select(conn, "1", []), k)
         if where:
             with self._read() as conn:
                 ranges = Ranges.select(conn, where, params)

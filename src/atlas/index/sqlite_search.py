@@ -107,6 +107,12 @@ def exact_is_cheaper(matching: int, total: int, k: int) -> bool:
     return matching * matching <= 2.5 * max(k, 10) * total
 
 
+# A library this small is searched exactly: reading its vectors costs a millisecond or two, and the answer is
+# the true top k every time, where an HNSW graph (built by several threads, patched after removals) may miss
+# a neighbour now and then. Both stores use the same bound, so a small library searches the same on either.
+EXACT_BELOW = 2_000
+
+
 def exact(conn: sqlite3.Connection, query: Vectors, ranges: Ranges, k: int) -> list[Candidate]:
     """Brute force over the windows in ``ranges`` (each range read in id order)."""
     rows: list[tuple[int, bytes]] = []
