@@ -126,7 +126,8 @@ def exact(conn: sqlite3.Connection, query: Vectors, ranges: Ranges, k: int) -> l
 
 
 def ann_candidates(ann: AnnIndex, query: Vectors, k: int, ranges: Ranges | None) -> list[int] | None:
-    """HNSW candidate keys, best first; with ranges, only keys inside them, over-fetching until k pass.
+    """HNSW candidate keys, best first; with ranges, only keys inside them (at least k, all that passed the
+    over-fetch), over-fetching until k pass.
     None when the bounded over-fetch could not find k (the caller then goes exact: correct, if slower)."""
     if ranges is None:
         keys, _ = ann.search(query, k)
@@ -136,7 +137,9 @@ def ann_candidates(ann: AnnIndex, query: Vectors, k: int, ranges: Ranges | None)
         keys, _ = ann.search(query, count)
         passed = keys[ranges.contains(keys)]
         if len(passed) >= k:
-            return [int(x) for x in passed[:k]]
+            # All of them, not the first k: the caller rescores exactly and keeps the best k, so an order the
+            # approximate (float16) graph got wrong, or a near neighbour it ranked late, cannot cost a hit.
+            return [int(x) for x in passed]
         if count >= len(ann):
             break  # asked for everything: an HNSW graph need not reach every node
         count = min(len(ann), count * 4)
