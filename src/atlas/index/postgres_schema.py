@@ -29,13 +29,13 @@ newer than this code is refused with a clear error instead of being misread.
 
 from __future__ import annotations
 
-import json
 import re
 import uuid
 from typing import Any
 
 from atlas.errors import DependencyMissingError, LibraryCorruptError, LibraryMismatchError, NotFoundError
 from atlas.index.base import IndexIdentity
+from atlas.index.sqlite_schema import identity_from_json
 
 PG_SCHEMA_VERSION = 1
 DEFAULT_SCHEMA = "atlas"
@@ -281,15 +281,7 @@ def set_meta(conn: Conn, schema: str, key: str, value: str) -> None:
 
 def read_identity(conn: Conn, schema: str) -> IndexIdentity | None:
     raw = get_meta(conn, schema, "identity")
-    if raw is None:
-        return None
-    data = json.loads(raw)
-    return IndexIdentity(
-        embedder=data["embedder"],
-        dim=int(data["dim"]),
-        windows=dict(data.get("windows", {})),
-        schema_version=int(data["schema_version"]),
-    )
+    return None if raw is None else identity_from_json(raw)
 
 
 def set_dimension(conn: Conn, dim: int) -> None:

@@ -286,8 +286,11 @@ def identity_json(identity: IndexIdentity) -> dict[str, object]:
 
 def read_identity(conn: sqlite3.Connection) -> IndexIdentity | None:
     raw = get_meta(conn, "identity")
-    if raw is None:
-        return None
+    return None if raw is None else identity_from_json(raw)
+
+
+def identity_from_json(raw: str) -> IndexIdentity:
+    """The recorded identity (``identity_json``'s output) back; both stores keep it the same way."""
     data = json.loads(raw)
     return IndexIdentity(
         embedder=data["embedder"],

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import html
 import json
+import math
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
@@ -60,6 +61,16 @@ def load_json(text: str, source: str, *, hint: str) -> Any:
         raise SourceError(
             source, f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}", hint=hint
         ) from exc
+
+
+def json_seconds(value: Any, where: str, source: str, *, hint: str) -> float | None:
+    """A time in seconds from a JSON transcript; ``bool`` is rejected because JSON ``true`` would otherwise
+    read as 1 second."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value < 0:
+        raise SourceError(source, f"{where} must be a number of seconds, got {value!r}", hint=hint)
+    return float(value)
 
 
 def normalise_space(text: str) -> str:

@@ -13,13 +13,12 @@ Detected by content: a ``.json`` file whose head has ``"startTime"`` and ``"body
 
 from __future__ import annotations
 
-import math
 import re
 from typing import Any
 
 from atlas.errors import SourceError
 from atlas.models import Segment
-from atlas.sources.formats._common import load_json, normalise_space
+from atlas.sources.formats._common import json_seconds, load_json, normalise_space
 
 _HINT = (
     'expected a Podcasting 2.0 JSON transcript: {"version": "1.0.0", "segments": '
@@ -29,11 +28,7 @@ _SHAPE = (re.compile(r'"startTime"\s*:'), re.compile(r'"body"\s*:'))
 
 
 def _time(value: Any, where: str, source: str) -> float | None:
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value < 0:
-        raise SourceError(source, f"{where} must be a number of seconds, got {value!r}", hint=_HINT)
-    return float(value)
+    return json_seconds(value, where, source, hint=_HINT)
 
 
 class PodcastJsonFormat:

@@ -9,23 +9,17 @@ align (numbers): those words keep ``None`` rather than a guessed time.
 from __future__ import annotations
 
 import json
-import math
 from typing import Any
 
 from atlas.errors import SourceError
 from atlas.models import Segment, Word
-from atlas.sources.formats._common import load_json, normalise_space
+from atlas.sources.formats._common import json_seconds, load_json, normalise_space
 
 _HINT = 'expected Whisper output: {"segments": [{"start": 0.0, "end": 2.5, "text": "..."}, ...]}'
 
 
 def _time(value: Any, where: str, source: str) -> float | None:
-    """A time in seconds; ``bool`` is rejected because JSON ``true`` would otherwise read as 1 second."""
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value < 0:
-        raise SourceError(source, f"{where} must be a number of seconds, got {value!r}", hint=_HINT)
-    return float(value)
+    return json_seconds(value, where, source, hint=_HINT)
 
 
 def _words(raw: Any, where: str, source: str) -> tuple[Word, ...]:
