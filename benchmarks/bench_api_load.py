@@ -3,6 +3,9 @@
     .venv/bin/python benchmarks/bench_api_load.py              # 200,000 windows, 1/8/32 clients, 60 s
     .venv/bin/python benchmarks/bench_api_load.py --clients 8 --duration 20
     .venv/bin/python benchmarks/bench_api_load.py --windows 1000000 --json benchmarks/results/api-load.json
+    .venv/bin/python benchmarks/bench_api_load.py --windows 20000 --clients 16 --duration 15   # quick
+    .venv/bin/python benchmarks/bench_api_load.py --workers 2 --queries 20000   # 2 processes, no repeats
+    .venv/bin/python benchmarks/bench_api_load.py --server-src /tmp/atlas-head/src   # another checkout
 
 The library is the synthetic one ``bench_index_scale.py`` builds and caches (built first when missing; it
 records the real MiniLM identity, so the server embeds every query with the real model). The server runs as
@@ -10,8 +13,13 @@ a real ``atlas serve`` subprocess; each level runs N clients on one asyncio loop
 sending its next ``GET /api/search?q=...&limit=10`` as soon as the last one answered, for ``--duration``
 seconds. Queries are the synthetic library's own (2-5 words mixing topical and Zipf words, so BM25 has real
 matches). Reported per level: requests/s (and its ratio to one client, measured in the same run), latency
-p50/p99, errors (non-200 answers or failed connections; the target is 0), and the server's resident memory
-(now and its peak) read from /proc.
+p50/p99, errors (non-200 answers or failed connections; the target is 0), the server's resident memory
+(now and its peak, summed over its worker processes) read from /proc, and the CPU the server and this
+load generator used (cores: CPU seconds per second; both share the machine).
+
+``--queries`` distinct queries are cycled: with 500 (the default) most requests repeat an earlier query,
+as a server's users do, and are answered from the search cache; ``--queries 20000`` makes nearly every
+request a new search.
 """
 
 from __future__ import annotations
@@ -36,7 +44,7 @@ sys.path.insert(0, str(HERE))
 
 import bench_index_scale as scale  # noqa: E402
 
-MIN_WINDOWS = 100_000
+MIN_WINDOWS = 10_000
 
 
 @dataclass
@@ -47,10 +55,19 @@ class Level:
     errors: Counter[str] = field(default_factory=Counter)
     rss_mib: float = 0.0
     peak_rss_mib: float = 0.0
+    server_cores: float = 0.0  # the server's CPU seconds per second over the level
+    client_cores: float = 0.0  # this process's (the load generator's)
 
     @property
     def rate(self) -> float:
         return len(self.latencies) / self.seconds
+
+    @property
+    def cpu_ms_per_request(self) -> float:
+        """Server CPU per answered request: what a request costs, whatever else shares the machine."""
+        return (
+            self.server_cores * self.seconds / len(self.latencies) * 1000 if self.latencies else float("nan")
+        )
 
     def percentile(self, q: float) -> float:
         ordered = sorted(self.latencies)
@@ -64,19 +81,54 @@ def _free_port() -> int:
         return port
 
 
+def _tree(pid: int) -> list[int]:
+    """``pid`` and its descendants (uvicorn's worker processes)."""
+    pids, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        pids.append(current)
+        for task in Path(f"/proc/{current}/task").iterdir():
+            children = (task / "children").read_text().split()
+            todo.extend(int(c) for c in children)
+    return pids
+
+
 def _memory_mib(pid: int) -> tuple[float, float]:
-    """(VmRSS, VmHWM) of a process in MiB."""
-    fields = dict(
-        line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines() if ":" in line
-    )
-    return int(fields["VmRSS"].split()[0]) / 1024, int(fields["VmHWM"].split()[0]) / 1024
+    """(VmRSS, VmHWM) of a process and its children, each summed, in MiB."""
+    rss = peak = 0.0
+    for member in _tree(pid):
+        fields = dict(
+            line.split(":", 1)
+            for line in Path(f"/proc/{member}/status").read_text().splitlines()
+            if ":" in line
+        )
+        rss += int(fields["VmRSS"].split()[0]) / 1024
+        peak += int(fields["VmHWM"].split()[0]) / 1024
+    return rss, peak
 
 
-def start_server(library: Path, port: int, log: Path) -> subprocess.Popen[bytes]:
-    """``atlas serve`` on ``port``; its log (tracebacks of any 500) goes to ``log``."""
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a process and its children (alive ones)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for member in _tree(pid):
+        fields = Path(f"/proc/{member}/stat").read_text().rsplit(")", 1)[1].split()
+        total += (int(fields[11]) + int(fields[12])) / ticks
+    return total
+
+
+def start_server(
+    library: Path, port: int, log: Path, *, workers: int = 1, source: Path | None = None
+) -> subprocess.Popen[bytes]:
+    """``atlas serve`` on ``port``; its log (tracebacks of any 500) goes to ``log``. ``source``: run the
+    ``atlas`` package found there instead (a ``src`` folder of another checkout, to compare in one run)."""
     atlas = Path(sys.executable).with_name("atlas")
     env = {k: v for k, v in os.environ.items() if not k.startswith("ATLAS_")}
+    if source is not None:
+        env["PYTHONPATH"] = str(source)
     command = [str(atlas), "serve", "--library", str(library), "--host", "127.0.0.1", "--port", str(port)]
+    if workers > 1:
+        command += ["--workers", str(workers)]
     with log.open("wb") as sink:
         process = subprocess.Popen(command, env=env, stdout=sink, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 600
@@ -118,8 +170,11 @@ async def run_level(base: str, queries: list[str], clients: int, duration: float
                 level.latencies.append(time.perf_counter() - started)
 
         began = time.perf_counter()
+        server_cpu, client_cpu = _cpu_seconds(pid), time.process_time()
         await asyncio.gather(*(client(n) for n in range(clients)))
         level.seconds = time.perf_counter() - began  # includes the requests in flight at the deadline
+        level.server_cores = (_cpu_seconds(pid) - server_cpu) / level.seconds
+        level.client_cores = (time.process_time() - client_cpu) / level.seconds
     level.rss_mib, level.peak_rss_mib = _memory_mib(pid)
     return level
 
@@ -147,6 +202,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--clients", default="1,8,32", help="concurrency levels, comma-separated")
     parser.add_argument("--duration", type=float, default=60.0, help="seconds per level")
     parser.add_argument("--queries", type=int, default=500)
+    parser.add_argument("--workers", type=int, default=1, help="atlas serve --workers")
+    parser.add_argument(
+        "--server-src",
+        type=Path,
+        metavar="DIR",
+        help="serve the atlas package in DIR (another checkout's src)",
+    )
     parser.add_argument("--rebuild", action="store_true")
     parser.add_argument("--json", type=Path, metavar="FILE")
     args = parser.parse_args(argv)
@@ -164,7 +226,7 @@ def main(argv: list[str] | None = None) -> None:
     base = f"http://127.0.0.1:{port}"
     started = time.perf_counter()
     log = HERE / ".cache" / "api-load-server.log"
-    server = start_server(directory, port, log)
+    server = start_server(directory, port, log, workers=args.workers, source=args.server_src)
     startup = time.perf_counter() - started
     results: list[Level] = []
     try:
@@ -178,13 +240,15 @@ def main(argv: list[str] | None = None) -> None:
 
     one = results[0].rate
     print(f"\nGET /api/search over loopback, {args.windows:,} windows, {args.duration:.0f} s per level")
+    print(f"server: {args.server_src or 'this checkout'}, --workers {args.workers}; {args.queries} queries")
     print(f"server start-up {startup:.1f} s, idle RSS {idle_rss:.0f} MiB, {os.cpu_count()} CPUs shared")
     overhead = results[0].percentile(0.5) / direct_ms
     print(
         f"in-process Library.search p50 {direct_ms:.1f} ms; one HTTP client's p50 is {overhead:.2f}x that\n"
     )
     header = ("clients", "requests", "req/s", "vs 1", "p50 ms", "p99 ms", "errors", "RSS MiB", "peak")
-    widths = (7, 10, 8, 7, 9, 9, 8, 9, 7)
+    header += ("srv CPU", "ms CPU/req", "load CPU")
+    widths = (7, 10, 8, 7, 9, 9, 8, 9, 7, 9, 11, 9)
     print("".join(f"{name:>{width}}" for name, width in zip(header, widths, strict=True)))
     for level in results:
         errors = sum(level.errors.values())
@@ -192,6 +256,7 @@ def main(argv: list[str] | None = None) -> None:
             f"{level.clients:>7}{len(level.latencies):>10}{level.rate:>8.1f}{level.rate / one:>6.2f}x"
             f"{level.percentile(0.5):>9.1f}{level.percentile(0.99):>9.1f}{errors:>8}"
             f"{level.rss_mib:>9.0f}{level.peak_rss_mib:>7.0f}"
+            f"{level.server_cores:>9.2f}{level.cpu_ms_per_request:>11.1f}{level.client_cores:>9.2f}"
         )
         if errors:
             print(f"{'':>7}errors: {dict(level.errors)} (server log: {log})")
@@ -204,6 +269,7 @@ def main(argv: list[str] | None = None) -> None:
                 "requests_per_s": level.rate,
                 "p50_ms": level.percentile(0.5),
                 "p99_ms": level.percentile(0.99),
+                "server_cpu_ms_per_request": level.cpu_ms_per_request,
                 "mean_ms": statistics.fmean(level.latencies) * 1000 if level.latencies else None,
                 "errors": dict(level.errors),
             }
@@ -211,6 +277,9 @@ def main(argv: list[str] | None = None) -> None:
         ]
         summary = {
             "windows": args.windows,
+            "workers": args.workers,
+            "queries": args.queries,
+            "server_src": str(args.server_src) if args.server_src else None,
             "startup_s": startup,
             "idle_rss_mib": idle_rss,
             "in_process_p50_ms": direct_ms,

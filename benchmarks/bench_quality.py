@@ -532,6 +532,7 @@ def open_library(
     *,
     settings: Any = None,
     ingest: bool = True,
+    embedder: Any = None,
 ) -> tuple[Library, float]:
     """Open the cached benchmark library, ingesting every talk into it (a no-op for what is already there; the
     audio talks are transcribed once, and Whisper's transcript cache in the library avoids doing it again).
@@ -546,7 +547,7 @@ def open_library(
         settings = resolve_settings(library=CACHE, threads=threads)
     if not rerank:
         settings = settings.with_(search=replace(settings.search, rerank=False))
-    lib = Library.open(settings)
+    lib = Library.open(settings, embedder=embedder)
     if not ingest:
         return lib, 0.0
     for talk in AUDIO_TALKS:
@@ -581,6 +582,43 @@ def library_settings(embedder: str, threads: int | None) -> Any:
     if transcripts.is_dir() and not (directory / "cache").exists():
         shutil.copytree(transcripts, directory / "cache")
     return resolve_settings(library=directory, threads=threads, embedder=embedder)
+
+
+def recipe_settings(window_vectors: str, embedder: str | None, threads: int | None) -> Any:
+    """Settings for a benchmark library whose window vectors are made by ``window_vectors`` ("embed": the
+    window's text embedded; "sentences": pooled from its sentence vectors), in its own cache folder, so both
+    recipes are built by the same code and compared fairly."""
+    from atlas.config import resolve_settings
+
+    suffix = f"-{re.sub(r'[^A-Za-z0-9.-]+', '_', embedder)}" if embedder else ""
+    directory = CACHE.with_name(f"{CACHE.name}{suffix}-windows-{window_vectors}")
+    base = resolve_settings(library=directory, threads=threads, embedder=embedder)
+    transcripts = CACHE / "cache"
+    if transcripts.is_dir() and not (directory / "cache").exists():
+        shutil.copytree(transcripts, directory / "cache")
+    windows = replace(base.windows, vectors_from_sentences=window_vectors == "sentences")
+    return base.with_(windows=windows)
+
+
+def chunking_settings(pairs: Sequence[str], base: Any, threads: int | None) -> Any:
+    """``base`` (or the default settings) with ``KEY=VALUE`` window settings applied, in a cache folder of its
+    own named by them: chunking is recorded in a library, so each variant is a library of its own."""
+    from atlas.config import resolve_settings
+
+    changes: dict[str, float] = {}
+    for pair in pairs:
+        key, _, value = pair.partition("=")
+        changes[key] = float(value)
+    settings = base or resolve_settings(library=CACHE, threads=threads)
+    windows = replace(
+        settings.windows, **{k: type(getattr(settings.windows, k))(v) for k, v in changes.items()}
+    )
+    tag = "-".join(f"{k}{v:g}" for k, v in sorted(changes.items()))
+    directory = settings.library_dir.with_name(f"{settings.library_dir.name}-{tag}")
+    transcripts = CACHE / "cache"
+    if transcripts.is_dir() and not (directory / "cache").exists():
+        shutil.copytree(transcripts, directory / "cache")
+    return settings.with_(library_dir=directory, windows=windows)
 
 
 # Rerank variants measured against each other over one library: no rerank (plain RRF), and the weights
@@ -755,6 +793,26 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="build (and cache) the library with this embedder, e.g. all-mpnet-base-v2 (default: Atlas's)",
     )
     parser.add_argument(
+        "--window-vectors",
+        choices=["embed", "sentences"],
+        default=None,
+        help="build (and cache, in its own folder) the library with window vectors embedded from the "
+        "window's text or pooled from its sentence vectors (issue 17); default: Atlas's, cached library",
+    )
+    parser.add_argument(
+        "--int8",
+        action="store_true",
+        help="with --window-vectors: run MiniLM on an int8 dynamically quantized graph (issue 17 candidate, "
+        "not shipped; its own cache folder)",
+    )
+    parser.add_argument(
+        "--chunking",
+        nargs="+",
+        metavar="KEY=VALUE",
+        help="build (and cache, in its own folder) the library with these window settings changed, e.g. "
+        "piece_seconds=0 for whole-sentence pins (atlas.config.WindowSettings)",
+    )
+    parser.add_argument(
         "--ablation",
         action="store_true",
         help="hybrid with each rerank variant (none, previous weights, shipped) over the same library",
@@ -781,8 +839,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     transcripts = attach_audio_truth(transcripts)
     queries = load_queries(args.queries, transcripts)
     settings = library_settings(args.embedder, args.threads) if args.embedder else None
+    embedder = None
+    if args.window_vectors:
+        settings = recipe_settings(args.window_vectors, args.embedder, args.threads)
+        if args.int8:
+            from bench_ingest import int8_embedder
+
+            settings = settings.with_(
+                library_dir=settings.library_dir.with_name(settings.library_dir.name + "-int8")
+            )
+            if not (settings.library_dir / "cache").exists() and (CACHE / "cache").is_dir():
+                shutil.copytree(CACHE / "cache", settings.library_dir / "cache")  # Whisper's transcripts
+            embedder = int8_embedder(settings.library_dir)
+    if args.chunking:
+        settings = chunking_settings(args.chunking, settings, args.threads)
     lib, ingest_seconds = open_library(
-        args.samples, args.rebuild, args.threads, rerank=not args.no_rerank, settings=settings
+        args.samples,
+        args.rebuild,
+        args.threads,
+        rerank=not args.no_rerank,
+        settings=settings,
+        embedder=embedder,
     )
     try:
         lib.search("warm up the model", limit=1, mode="vector")  # load the embedder outside the timings

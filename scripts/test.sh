@@ -3,7 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/system-deps.sh
-bash scripts/install.sh all,cluster,quality,dev  # quality: all-mpnet-base-v2; cluster: the PostgreSQL store
+bash scripts/install.sh all,cluster,quality,dev  # quality: all-mpnet-base-v2; cluster: the PostgreSQL store, Ray
 .venv/bin/ruff check src tests benchmarks
 .venv/bin/ruff format --check src tests benchmarks
 .venv/bin/mypy

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
 ENV_LIBRARY = "ATLAS_LIBRARY"
@@ -28,16 +28,55 @@ class WindowSettings:
     overlap: float = 0.5  # share of a window's sentences that the next window repeats
     max_sentence_words: int = 40  # unpunctuated caption streams are cut into slices this long
     max_sentence_seconds: float = 15.0
+    # Long sentences are cut into pieces for pinning (chunking/pieces.py); piece_seconds 0 keeps whole
+    # sentences. Fitted on the dev half of benchmarks/queries.jsonl: 6 s / 0.6 s / 5 words took moments within
+    # 3 s from 0.53 to 0.66 at the same late share; 4 s made more pins late, 10 s gained less.
+    piece_seconds: float = 6.0  # a piece closes at the next cue once it spans this long...
+    piece_pause: float = 0.6  # ...or at a spoken pause this long between timed words (0: never)
+    piece_min_words: int = 5  # never a piece shorter than this
+    # Window vectors pooled from the window's sentence vectors instead of embedding the window's text
+    # (embedding/pooling.py): ingest runs the model over the sentences only (2.7x faster, bench_ingest.py),
+    # and with pieces it measured as good or better (benchmarks/README.md, issue 12). Recorded in the identity
+    # only when set: libraries recorded without it keep embedding their windows (from_recorded).
+    vectors_from_sentences: bool = True
 
     def as_dict(self) -> dict[str, float | int]:
+        return (
+            {
+                "target_words": self.target_words,
+                "max_words": self.max_words,
+                "max_seconds": self.max_seconds,
+                "overlap": self.overlap,
+                "max_sentence_words": self.max_sentence_words,
+                "max_sentence_seconds": self.max_sentence_seconds,
+            }
+            | ({"vectors_from_sentences": 1} if self.vectors_from_sentences else {})
+            | self._pieces_dict()
+        )
+
+    def _pieces_dict(self) -> dict[str, float | int]:
+        if self.piece_seconds <= 0:
+            return {}  # whole sentences: the identity of every library built before pieces existed
         return {
-            "target_words": self.target_words,
-            "max_words": self.max_words,
-            "max_seconds": self.max_seconds,
-            "overlap": self.overlap,
-            "max_sentence_words": self.max_sentence_words,
-            "max_sentence_seconds": self.max_sentence_seconds,
+            "piece_seconds": self.piece_seconds,
+            "piece_pause": self.piece_pause,
+            "piece_min_words": self.piece_min_words,
         }
+
+    @classmethod
+    def from_recorded(cls, recorded: Mapping[str, float | int]) -> WindowSettings:
+        """The settings a library was built with, from its recorded identity. A key the record lacks was not
+        there when the library was built: it takes the value that reproduces what was built then (no pieces,
+        window vectors embedded from text), not today's default."""
+        legacy: dict[str, float | int | bool] = {
+            "piece_seconds": 0.0,
+            "piece_pause": 0.0,
+            "vectors_from_sentences": False,
+        }
+        names = {f.name for f in fields(cls)}
+        values = legacy | {k: v for k, v in recorded.items() if k in names}
+        values["vectors_from_sentences"] = bool(values["vectors_from_sentences"])
+        return cls(**values)  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +106,9 @@ class AnswerSettings:
     context_tokens: int | None = None  # None: the generator's own context budget
     max_answer_tokens: int = 256
     moments: int = 6  # moments retrieved and offered to the generator
+    # A question of several parts ("what is X, and how much does Y cost?") is searched whole and part by part
+    # and its passages cut to the sentences that answer; False searches it whole and packs whole windows.
+    question_parts: bool = True
     timeout_s: float = 120.0  # per network read of an HTTP generator
     model_cache_dir: Path | None = None  # where the bundled GGUF parts are joined; None: the user cache dir
 
@@ -129,6 +171,26 @@ def check_store(store: str | None) -> str | None:
         f"--store / {ENV_STORE} must be a PostgreSQL URL, got {shown!r}",
         hint="use postgresql://user@host:5432/database, or leave it unset for the embedded library",
     )
+
+
+ENV_RAY_ADDRESS = "ATLAS_RAY_ADDRESS"
+
+
+def resolve_ray_address(flag: str | None, *, environ: Mapping[str, str] | None = None) -> str | None:
+    """Where ``atlas ingest`` runs its work: ``--ray`` wins over ``ATLAS_RAY_ADDRESS``; None: in this process.
+    ``auto`` joins the cluster ``ray start`` runs on this machine, ``local`` starts a private one, else a
+    ``HOST:PORT`` (or ``ray://HOST:PORT``) of a cluster's head."""
+    env = os.environ if environ is None else environ
+    chosen = (flag if flag is not None else env.get(ENV_RAY_ADDRESS, "")).strip()
+    if not chosen:
+        if flag is not None:
+            from atlas.errors import UserInputError
+
+            raise UserInputError(
+                "--ray needs an address", hint="use --ray auto, --ray local or --ray HOST:PORT"
+            )
+        return None
+    return chosen
 
 
 def default_model_cache_dir() -> Path:
@@ -194,6 +256,9 @@ class ServeSettings:
     # the operator trusts); the API never fetches or loads other models.
     allowed_asr_models: tuple[str, ...] = ()
     max_body_bytes: int = MAX_REQUEST_BYTES
+    # Server processes sharing the library (``atlas serve --workers``). Above 1 the API is read-only: a job
+    # lives in the process that queued it, so another process could not report or cancel it.
+    workers: int = 1
 
     @property
     def loopback(self) -> bool:

@@ -7,11 +7,17 @@ place, by reading the class attributes below.
     ├── NotFoundError              exit 4, HTTP 404   unknown video id
     ├── LibraryMismatchError       exit 3, HTTP 409   index built with another embedder / schema
     ├── LibraryCorruptError        exit 3, HTTP 500   the store cannot be opened or is inconsistent
+    ├── LibraryReadOnlyError       exit 7, HTTP 403   a write to a library Atlas may only read
+    ├── DiskFullError              exit 8, HTTP 507   the disk (or the database's page limit) is full
     ├── DependencyMissingError     exit 5, HTTP 500   an optional package / model is not installed
     └── GeneratorError             exit 6, HTTP 502   the answer generator failed (unreachable, HTTP error)
 """
 
 from __future__ import annotations
+
+import errno
+import sqlite3
+from pathlib import Path
 
 
 class AtlasError(Exception):
@@ -64,6 +70,22 @@ class LibraryCorruptError(AtlasError):
     code = "library_corrupt"
 
 
+class LibraryReadOnlyError(AtlasError):
+    """A write (ingest, delete, import) to a library opened read-only; reads work as usual."""
+
+    exit_code = 7
+    http_status = 403
+    code = "read_only"
+
+
+class DiskFullError(AtlasError):
+    """No space left for the library (or its sidecar, cache): the write in progress was rolled back."""
+
+    exit_code = 8
+    http_status = 507
+    code = "disk_full"
+
+
 class DependencyMissingError(AtlasError):
     exit_code = 5
     http_status = 500
@@ -90,3 +112,18 @@ def require(module: str, *, extra: str, purpose: str) -> object:
             f"{purpose} needs the Python package '{module}', which is not installed",
             hint=f"install it with: pip install 'atlas-search[{extra}]'",
         ) from exc
+
+
+def as_disk_full(exc: BaseException, where: Path | str) -> DiskFullError | None:
+    """``exc`` as a ``DiskFullError`` when it means "no space left" (SQLite's SQLITE_FULL, which a
+    ``max_page_count`` limit raises too; ENOSPC or EDQUOT from the OS), else None."""
+    if isinstance(exc, sqlite3.OperationalError):
+        full = (getattr(exc, "sqlite_errorcode", 0) & 0xFF) == sqlite3.SQLITE_FULL
+    else:
+        full = isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT)
+    if not full:
+        return None
+    return DiskFullError(
+        f"disk full: no space left to write to {where}; what was being written was rolled back",
+        hint="free some space (or move the library to a bigger disk with --library) and run it again",
+    )

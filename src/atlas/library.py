@@ -12,17 +12,28 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Literal, Protocol
 
-from atlas.chunking import build_windows, split_sentences
-from atlas.config import DEFAULT_EMBEDDER, Settings
-from atlas.embedding.base import Embedder
+import numpy as np
+
+from atlas.chunking.pieces import chunk_transcript
+from atlas.config import DEFAULT_EMBEDDER, Settings, WindowSettings
+from atlas.embedding import pooling
+from atlas.embedding.base import Embedder, Matrix
 from atlas.embedding.registry import create_embedder, embedder_id_for, embedder_name_for
-from atlas.errors import AtlasError, LibraryMismatchError, NotFoundError, SourceError
+from atlas.errors import (
+    AtlasError,
+    DiskFullError,
+    LibraryMismatchError,
+    NotFoundError,
+    SourceError,
+    as_disk_full,
+)
 from atlas.ids import conform_video_id
 from atlas.index.base import Index, IndexIdentity, VideoRecord, segments_to_json
 from atlas.index.postgres_schema import redact
 from atlas.models import Answer, AnswerEvent, AskOptions, Hit, SearchFilters, Video
 from atlas.search.engine import Mode, SearchEngine
 from atlas.sources.base import Ingestible, ProgressFn, SourceFailure, SourceOptions, SourceSkipped
+from atlas.sources.cue_times import MAX_SECONDS, repair_times
 from atlas.sources.registry import all_sources, expand_targets, resolve
 from atlas.sources.validate import check_options, check_targets
 from atlas.textsafe import strip_controls
@@ -43,11 +54,15 @@ class ItemOutcome:
     title: str | None = None
     windows: int = 0
     message: str | None = None
+    # Went in, but something was fixed or left out on the way (impossible cue times, unreadable timing lines).
+    warnings: tuple[str, ...] = ()
 
 
 @dataclass(slots=True)
 class IngestReport:
     outcomes: list[ItemOutcome] = field(default_factory=list)
+    # Set when the batch stopped early (a full disk): the targets after the last outcome were not tried.
+    stopped: AtlasError | None = None
 
     @property
     def failed(self) -> list[ItemOutcome]:
@@ -55,6 +70,26 @@ class IngestReport:
 
     def count(self, status: Status) -> int:
         return sum(1 for o in self.outcomes if o.status == status)
+
+
+@dataclass(frozen=True, slots=True)
+class CheckedItem:
+    """A video ready to chunk and embed (``Library.check``): its times repaired, its content hash and the
+    stored one known. ``prepare_record`` needs nothing else, so it also runs on a Ray worker."""
+
+    target: str
+    item: Ingestible
+    warnings: tuple[str, ...]
+    identity: IndexIdentity
+    windows: WindowSettings
+    digest: str
+    previous: str | None  # the stored content hash; None: a new video
+
+    def outcome(self, status: Status, *, windows: int = 0) -> ItemOutcome:
+        video = self.item.video
+        return ItemOutcome(
+            self.target, status, video.video_id, video.title, windows=windows, warnings=self.warnings
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,13 +213,21 @@ class Library:
         """The library's embedder, loaded on first use."""
         return self._get_embedder()
 
+    def window_settings(self) -> WindowSettings:
+        """How this library cuts transcripts: what its identity recorded (a library keeps the chunking it was
+        built with, so an upgrade never mixes two kinds of windows in one library), else today's settings."""
+        recorded = self.index.identity()
+        if recorded is None:
+            return self.settings.windows
+        return WindowSettings.from_recorded(recorded.windows)
+
     def identity(self) -> IndexIdentity:
         """The identity new content is indexed under. Known without loading the model once the library has
         one, so re-ingesting unchanged files stays instant."""
         recorded = self.index.identity()
         if recorded is not None:
             self._embedder_name()  # refuses a conflicting --embedder before any work
-            return IndexIdentity(recorded.embedder, recorded.dim, self.settings.windows.as_dict())
+            return IndexIdentity(recorded.embedder, recorded.dim, self.window_settings().as_dict())
         embedder = self._get_embedder()
         return IndexIdentity(embedder=embedder.id, dim=embedder.dim, windows=self.settings.windows.as_dict())
 
@@ -200,6 +243,7 @@ class Library:
         ``url``) or an empty target is refused before any work (``UserInputError``)."""
         targets = check_targets(targets)
         check_options(options or SourceOptions())
+        self._require_writable("cannot add videos to it")
         options = self.source_options(options or SourceOptions())
         observer = observer or _Silent()
         sources = all_sources()
@@ -207,15 +251,30 @@ class Library:
         for target in expand_targets(targets, sources):
             observer.item_started(target)
             per_target = replace(options, progress=_progress_for(observer, target))
-            for item in _failing_alone(target, resolve(target, per_target, sources)):
-                if isinstance(item, Ingestible):
-                    item = _cleaned(item)
-                    if options.video_id is None:
-                        item = self._distinct_id(item)
-                outcome = self._ingest_one(target, item, observer)
+            try:
+                for item in _failing_alone(target, resolve(target, per_target, sources)):
+                    if isinstance(item, Ingestible):
+                        item = _cleaned(item)
+                        if options.video_id is None:
+                            item = self._distinct_id(item)
+                    outcome = self._ingest_one(target, item, observer)
+                    report.outcomes.append(outcome)
+                    observer.item_finished(outcome)
+            except DiskFullError as exc:
+                # This video's transaction was rolled back. The next ones would fill nothing but the log
+                # (each embedded first, then refused): stop, and let the caller report what went in.
+                outcome = ItemOutcome(target, "failed", message=exc.one_line())
                 report.outcomes.append(outcome)
                 observer.item_finished(outcome)
+                report.stopped = exc
+                break
         return report
+
+    def _require_writable(self, consequence: str) -> None:
+        if self.index.read_only:
+            from atlas.index.sqlite_readonly import read_only_error
+
+            raise read_only_error(self.settings.library_dir, consequence)
 
     def source_options(self, options: SourceOptions) -> SourceOptions:
         """The user's options plus what sources need from the library: the transcript cache (so nothing is
@@ -262,40 +321,37 @@ class Library:
     ) -> ItemOutcome:
         """Chunk, embed and store one video atomically; a no-op when the same content is already stored."""
         observer = observer or _Silent()
+        checked = self.check(item, target=target)
+        if checked.previous == checked.digest:
+            return checked.outcome("unchanged")
+        record = prepare_record(checked, self._get_embedder(), observer)
+        return self.store_record(checked, record)
+
+    def check(self, item: Ingestible, *, target: str = "") -> CheckedItem:
+        """What ``add`` does before chunking: the cue times repaired, the content hash, the stored one.
+        ``SourceError`` for a transcript that holds no text."""
+        segments, repaired = repair_times(item.transcript.segments)  # every moment inside its window
+        warnings = item.warnings + ((repaired,) if repaired else ())
+        if repaired:
+            item = replace(item, transcript=replace(item.transcript, segments=tuple(segments)))
+            if (item.video.duration or 0) > MAX_SECONDS:  # read off the bad times: taken again from the fixed
+                item = replace(item, video=replace(item.video, duration=None))
         video, transcript = item.video, item.transcript
         if not any(seg.text.strip() for seg in transcript.segments):
-            raise SourceError(target or video.source, "the transcript holds no text", hint="check the file")
+            raise SourceError(
+                target or video.source, "the transcript holds no text", hint=repaired or "check the file"
+            )
         identity = self.identity()
         digest = content_hash(video, item, identity)
         previous = self.index.content_hash(video.video_id)
-        if previous == digest:
-            return ItemOutcome(target, "unchanged", video.video_id, video.title)
-        observer.stage(target, "chunk")
-        sentences = split_sentences(transcript, self.settings.windows)
-        windows = build_windows(sentences, self.settings.windows)
-        observer.stage(target, "embed")
-        embedder = self._get_embedder()
-        sentence_vectors = embedder.embed([s.text for s in sentences])
-        window_vectors = embedder.embed([w.text for w in windows])
-        observer.stage(target, "index")
-        duration = video.duration
-        if duration is None and transcript.timed:
-            duration = max((s.end for s in transcript.segments if s.end is not None), default=None)
-        stored_video = replace(
-            video,
-            content_hash=digest,
-            timed=transcript.timed,
-            duration=duration,
-            transcript_origin=transcript.origin,
-        )
-        self.index.claim(identity)
-        self.index.put_video(
-            VideoRecord(
-                stored_video, transcript, tuple(sentences), tuple(windows), sentence_vectors, window_vectors
-            )
-        )
-        status: Status = "added" if previous is None else "replaced"
-        return ItemOutcome(target, status, video.video_id, video.title, windows=len(windows))
+        return CheckedItem(target, item, warnings, identity, self.window_settings(), digest, previous)
+
+    def store_record(self, checked: CheckedItem, record: VideoRecord) -> ItemOutcome:
+        """Write a record ``prepare_record`` made from ``checked``, in one transaction."""
+        self.index.claim(checked.identity)
+        self.index.put_video(record)
+        status: Status = "added" if checked.previous is None else "replaced"
+        return checked.outcome(status, windows=len(record.windows))
 
     # -- read -----------------------------------------------------------------------------------------------
 
@@ -306,7 +362,12 @@ class Library:
         limit: int | None = None,
         filters: SearchFilters | None = None,
         mode: Mode = "hybrid",
+        speaker: str | None = None,
     ) -> list[Hit]:
+        """``speaker``: only moments said by this speaker (exact name, case-insensitive); the same as
+        ``filters.speaker``, which it overrides."""
+        if speaker:
+            filters = replace(filters or SearchFilters(), speaker=" ".join(speaker.split()) or None)
         if self.index.identity() is None:
             return []  # an empty library: nothing to find, and no model to load
         return self._engine.search(query, limit=limit, filters=filters, mode=mode)
@@ -354,6 +415,7 @@ class Library:
     def import_(self, path: Path) -> IngestReport:
         from atlas.exchange.jsonl import import_library
 
+        self._require_writable("cannot import into it")
         return import_library(self.index, path)
 
     # -- ask ------------------------------------------------------------------------------------------------
@@ -385,6 +447,9 @@ def _failing_alone(
     except AtlasError:
         raise
     except Exception as exc:
+        full = as_disk_full(exc, target)  # a download or the transcript cache hit a full disk
+        if full is not None:
+            raise full from exc
         log.warning("reading %s failed unexpectedly", target, exc_info=True)
         detail = " ".join(str(exc).split())[:200]
         problem = f"could not be read ({type(exc).__name__}{': ' + detail if detail else ''})"
@@ -402,6 +467,50 @@ def _cleaned(item: Ingestible) -> Ingestible:
         channel=strip_controls(video.channel) if video.channel else video.channel,
     )
     return item if cleaned == video else replace(item, video=cleaned)
+
+
+def prepare_record(
+    checked: CheckedItem, embedder: Embedder, observer: IngestObserver | None = None
+) -> VideoRecord:
+    """Chunk and embed a checked video into the record ``Library.store_record`` writes. Touches no store."""
+    observer = observer or _Silent()
+    target, item, identity = checked.target, checked.item, checked.identity
+    video, transcript = item.video, item.transcript
+    observer.stage(target, "chunk")
+    sentences, windows = chunk_transcript(transcript, checked.windows)
+    observer.stage(target, "embed")
+    sentence_vectors = _embedded(embedder, [s.text for s in sentences], target, observer)
+    window_vectors = pooling.window_vectors(embedder, windows, sentences, sentence_vectors, identity.windows)
+    observer.stage(target, "index")
+    duration = video.duration
+    if duration is None and transcript.timed:
+        duration = max((s.end for s in transcript.segments if s.end is not None), default=None)
+    stored_video = replace(
+        video,
+        content_hash=checked.digest,
+        timed=transcript.timed,
+        duration=duration,
+        transcript_origin=transcript.origin,
+    )
+    return VideoRecord(
+        stored_video, transcript, tuple(sentences), tuple(windows), sentence_vectors, window_vectors
+    )
+
+
+# Texts per embedder call when reporting progress: large enough that batching inside the embedder is not
+# affected, small enough that a 1 MB transcript reports every few seconds on 2 cores.
+EMBED_STEP = 512
+
+
+def _embedded(embedder: Embedder, texts: list[str], target: str, observer: IngestObserver) -> Matrix:
+    """``embedder.embed(texts)``, in steps that report ``embed`` progress (texts done of all)."""
+    if len(texts) <= EMBED_STEP:
+        return embedder.embed(texts)
+    parts = []
+    for begin in range(0, len(texts), EMBED_STEP):
+        parts.append(embedder.embed(texts[begin : begin + EMBED_STEP]))
+        observer.progress(target, "embed", min(begin + EMBED_STEP, len(texts)), len(texts))
+    return np.concatenate(parts)
 
 
 def _progress_for(observer: IngestObserver, target: str) -> ProgressFn:

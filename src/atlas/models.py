@@ -32,6 +32,7 @@ class Segment:
     start: float | None = None
     end: float | None = None
     words: tuple[Word, ...] = ()
+    speaker: str | None = None  # who says it, where the transcript names them (never part of ``text``)
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +80,7 @@ class Sentence:
     start: float | None
     end: float | None
     position: int  # index of the sentence's first word in the transcript's word stream
+    speaker: str | None = None  # a speaker change always ends a sentence, so one sentence has one speaker
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,10 +105,12 @@ class SearchFilters:
     channels: tuple[str, ...] = ()
     after: str | None = None  # ISO date, inclusive
     before: str | None = None  # ISO date, inclusive
+    # Only windows with a sentence by this speaker (exact name, case-insensitive); hits pin to their words.
+    speaker: str | None = None
 
     @property
     def active(self) -> bool:
-        return bool(self.video_ids or self.channels or self.after or self.before)
+        return bool(self.video_ids or self.channels or self.after or self.before or self.speaker)
 
     @classmethod
     def of(
@@ -115,9 +119,11 @@ class SearchFilters:
         channels: Iterable[str] | None = None,
         after: date | str | None = None,
         before: date | str | None = None,
+        speaker: str | None = None,
     ) -> SearchFilters:
         """Filters from what a face collected (lists, dates or checked ISO strings; None for no filter)."""
-        return cls(tuple(video_ids or ()), tuple(channels or ()), _iso(after), _iso(before))
+        name = " ".join(speaker.split()) if speaker else None
+        return cls(tuple(video_ids or ()), tuple(channels or ()), _iso(after), _iso(before), name or None)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -144,6 +150,7 @@ class Hit:
     score: float
     matched_terms: tuple[str, ...] = ()
     position: int = 0  # word offset of the pinned sentence: where an untimed hit sits in its transcript
+    speaker: str | None = None  # who says the pinned sentence, where the transcript names speakers
 
     def to_json(self) -> dict[str, Any]:
         """The ``--json`` / HTTP contract for a hit (later tools depend on these keys)."""
@@ -164,6 +171,7 @@ class Hit:
             "transcript_origin": self.video.transcript_origin,
             "matched_terms": list(self.matched_terms),
             "position": self.position,
+            "speaker": self.speaker,
         }
 
 

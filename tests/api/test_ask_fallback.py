@@ -74,5 +74,7 @@ def test_the_stream_ends_with_the_checked_answer(loaded: TestClient) -> None:
 
 
 def test_a_question_the_library_cannot_answer_stays_unanswered(loaded: TestClient, liar: FakeServer) -> None:
-    body = loaded.post("/api/ask", json={"question": "How do I bake banana bread with walnuts?"}).json()
+    body = loaded.post(
+        "/api/ask", json={"question": "Banana bread: walnuts, flour, oven temperature?"}
+    ).json()
     assert body["answered"] is False and body["sentences"] == [] and "Napoleon" not in body["answer"]

@@ -485,3 +485,90 @@ def test_searches_in_threads_never_see_a_half_written_video(index: Index) -> Non
         t.join(timeout=60)
     assert not errors, errors[0]
     assert index.counts()["windows"] == 30
+
+
+# -- speakers ------------------------------------------------------------------------------------------------
+
+# Sentences of a two-person show, with the window each is in: window 2 holds a Dan and a Bekah sentence.
+SHOW = [
+    ("Dan", "falcon rockets launch at dawn"),
+    ("Bekah", "whisk the eggs with sugar"),
+    ("Dan", "the booster lands on a barge"),
+    ("Bekah", "fold in the flour gently"),
+    ("Bekah", "bake at two hundred degrees"),
+]
+SHOW_WINDOWS = [(0, 0), (1, 1), (2, 3), (4, 4)]
+
+
+def show_record(video_id: str = "show", channel: str | None = "pod") -> VideoRecord:
+    """``record`` with speakers on segments and sentences, and one window that spans a change of speaker."""
+    base = record(video_id, [text for _, text in SHOW], channel=channel)
+    segments = tuple(
+        Segment(s.text, s.start, s.end, s.words, speaker=name)
+        for s, (name, _) in zip(base.transcript.segments, SHOW, strict=True)
+    )
+    sentences = tuple(
+        Sentence(s.index, s.text, s.start, s.end, s.position, speaker=name)
+        for s, (name, _) in zip(base.sentences, SHOW, strict=True)
+    )
+    windows = tuple(
+        Window(i, " ".join(SHOW[j][1] for j in range(a, b + 1)), a * 2.0, b * 2.0 + 1.5, a, b)
+        for i, (a, b) in enumerate(SHOW_WINDOWS)
+    )
+    vectors = EMBEDDER.embed([w.text for w in windows])
+    return VideoRecord(
+        video=base.video,
+        transcript=Transcript(segments, base.transcript.origin, base.transcript.language),
+        sentences=sentences,
+        windows=windows,
+        sentence_vectors=base.sentence_vectors,
+        window_vectors=vectors,
+    )
+
+
+def window_texts(index: Index, keys: Sequence[int]) -> set[str]:
+    return {w.window.text for w in index.windows(keys)}
+
+
+def test_speakers_round_trip(index: Index) -> None:
+    index.put_video(show_record())
+    got = index.get_record("show")
+    assert [s.speaker for s in got.transcript.segments] == [name for name, _ in SHOW]
+    assert [(s.speaker, s.text) for s in got.sentences] == SHOW
+    sentences, _ = index.sentences("show", 2, 3)
+    assert [s.speaker for s in sentences] == ["Dan", "Bekah"]
+    assert [s.speaker for s in next(iter(index.iter_records())).sentences] == [name for name, _ in SHOW]
+
+
+@pytest.mark.parametrize("name", ["Dan", "dan", "DAN"])
+def test_speaker_filter_keeps_windows_with_their_sentences(index: Index, name: str) -> None:
+    """Both retrievers keep only windows holding a sentence by the speaker (exact name, any case): the
+    window shared by Dan and Bekah is in both speakers' results; videos without speakers in neither."""
+    fill(index)
+    index.put_video(show_record())
+    dan = {SHOW[0][1], f"{SHOW[2][1]} {SHOW[3][1]}"}
+    words = ["rockets", "eggs", "barge", "flour", "bake", "prices"]
+    filters = SearchFilters(speaker=name)
+    assert window_texts(index, [c.key for c in index.keyword_search(words, 50, filters)]) == dan
+    assert (
+        window_texts(index, [c.key for c in index.vector_search(query("rockets eggs"), 50, filters)]) == dan
+    )
+
+
+def test_speaker_filter_is_an_exact_name_and_combines_with_other_filters(index: Index) -> None:
+    fill(index)
+    index.put_video(show_record())
+    index.put_video(show_record("other-show", channel="elsewhere"))
+    words = ["rockets", "eggs", "barge", "flour", "bake"]
+    for filters, expected in [
+        (SearchFilters(speaker="Da"), set()),  # not a prefix match
+        (SearchFilters(speaker="Nobody"), set()),
+        (SearchFilters(speaker="bekah"), {"show", "other-show"}),
+        (SearchFilters(speaker="bekah", channels=("elsewhere",)), {"other-show"}),
+        (SearchFilters(speaker="bekah", video_ids=("show",)), {"show"}),
+    ]:
+        keyword = index.keyword_search(words, 50, filters)
+        vector = index.vector_search(query("eggs flour"), 50, filters)
+        assert set(video_of(index, [c.key for c in keyword])) == expected, filters
+        assert set(video_of(index, [c.key for c in vector])) == expected, filters
+        assert len(vector) == (3 * len(expected) if filters.speaker == "bekah" else 0)

@@ -20,7 +20,9 @@ from tests.loopback_llm import INVENTED_CLAUSE, INVENTED_SENTENCE, FakeServer, f
 
 LECTURE = SAMPLES / "berkeley-ai-rubric-lecture.whisper.txt"
 QUESTION = "What is Gradescope, the automated grading platform?"
-OFF_TOPIC = "How do I bake banana bread with walnuts?"
+# Shares no word with the lecture: the hashing embedder of these tests measures shared words, not meaning
+# (test_ask_real_model.py asks "How do I bake banana bread with walnuts?" with the real model).
+OFF_TOPIC = "Banana bread: walnuts, flour, oven temperature?"
 TRUE_SENTENCE = "Gradescope is sort of an automated grading platform"
 
 

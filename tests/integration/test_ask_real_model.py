@@ -61,6 +61,9 @@ def test_a_question_about_something_else_is_not_answered(lecture: Library) -> No
     assert answer.sentences == () and answer.generator == "none"
 
 
+# Optional by design: the 1.5B model (1.1 GB) is not installed in CI, so the test is deselected by default
+# (pyproject.toml: -m 'not optional_model'), never skipped there. `pytest -m optional_model` runs it.
+@pytest.mark.optional_model
 @pytest.mark.skipif(
     not QUALITY_INSTALLED,
     reason="the 1.5B model (1.1 GB, not in CI) is not installed: bash scripts/install.sh all,answer-quality",

@@ -52,3 +52,15 @@ def test_store_and_onnx_load_in_either_order():
     probe = "import atlas.index.ann; import onnxruntime; print('ok')"
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
     assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr[-500:]
+
+
+def test_length_batched_vectors_equal_one_text_at_a_time():
+    # Issue 17: batches cut from texts sorted by token count, each distinct text encoded once. A text's vector
+    # must not depend on its neighbours in a batch (padding is masked) nor on repeats.
+    embedder = create_embedder("all-MiniLM-L6-v2", threads=1)
+    texts = [*TEXTS, "short", TEXTS[0], "a medium sentence about renting GPUs", "x"]
+    alone = np.vstack([embedder.embed([t]) for t in texts])
+    embedder.batch_size = 3
+    batched = embedder.embed(texts)
+    assert np.abs(batched - alone).max() < 1e-5
+    assert np.array_equal(batched[1], batched[4]) and np.array_equal(batched[0], batched[5])

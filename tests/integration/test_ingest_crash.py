@@ -17,6 +17,7 @@ from pathlib import Path
 
 from atlas.index.sqlite import SqliteIndex
 from tests.conftest import FAKE_EMBEDDER
+from tests.crash_seed import crash_rng
 
 FILES = 60
 CUES = 150
@@ -66,7 +67,7 @@ def stored_videos(library: Path) -> int:
 def test_killed_ingest_leaves_whole_videos_and_resumes(tmp_path: Path) -> None:
     folder, library = tmp_path / "talks", tmp_path / "lib"
     make_transcripts(folder)
-    rng = random.Random(11)
+    rng, seed = crash_rng("ingest crash")
     partial_seen = 0
     for _ in range(3):
         before = stored_videos(library)
@@ -86,7 +87,7 @@ def test_killed_ingest_leaves_whole_videos_and_resumes(tmp_path: Path) -> None:
                 # Whole or absent: every stored video has all its cues and windows over all its sentences.
                 assert len(record.transcript.segments) == CUES
                 assert record.windows[-1].last_sentence == len(record.sentences) - 1
-    assert partial_seen, "no kill landed mid-ingest; make the job bigger"
+    assert partial_seen, f"no kill landed mid-ingest; make the job bigger (seed {seed})"
     done = atlas("ingest", str(folder), "--quiet", "--json", library=library)
     out, err = done.communicate(timeout=600)
     assert done.returncode == 0, err

@@ -10,15 +10,18 @@ from atlas.search.links import format_moment
 
 
 @pytest.mark.real_model
-def test_renting_versus_buying_lands_on_the_server_rack_line(real_library: Library) -> None:
+def test_renting_versus_buying_lands_on_the_cost_verdict(real_library: Library) -> None:
     hits = real_library.search("renting servers versus buying your own hardware", limit=5)
     top = hits[0]
     assert top.video.video_id == "berkeley-ai-rubric-lecture"
-    # "Going beyond four GPUs, you need like server rack mounts" is spoken at 0:28:23.1
-    assert top.moment is not None and abs(top.moment - 1703.1) <= 3.0, (top.moment, top.snippet)
-    assert format_moment(top.moment) == "0:28:23"
-    assert top.url.endswith("#t=1703")
-    assert top.snippet.startswith("Going beyond four GPUs")
+    # "So anyway, if you analyze the costs, it's like much better to build your own machine than to be in the
+    # cloud" is spoken at 0:29:05.8 (the README's headline; until window vectors were pooled from sentence
+    # vectors, the "server rack mounts" line at 0:28:23 came first: it must still be in the top 3).
+    assert top.moment is not None and abs(top.moment - 1745.8) <= 3.0, (top.moment, top.snippet)
+    assert format_moment(top.moment) == "0:29:05"
+    assert top.url.endswith("#t=1745")
+    assert top.snippet.startswith("So anyway, if you analyze the costs")
+    assert any(h.moment is not None and abs(h.moment - 1703.1) <= 3.0 for h in hits[:3])
 
 
 @pytest.mark.real_model

@@ -97,7 +97,9 @@ def expected_states(log_lines: list[str], known: dict[str, int | None]) -> dict[
     return {v: allowed.get(v, {state.get(v)}) for v in VIDEO_IDS}
 
 
-def check_library(directory: Path, allowed: dict[str, set[int | None]]) -> dict[str, int | None]:
+def check_library(
+    directory: Path, allowed: dict[str, set[int | None]], rng: random.Random
+) -> dict[str, int | None]:
     with SqliteIndex(directory) as store:
         assert store.verify() == []
         present = {v.video_id: v for v in store.list_videos()}
@@ -121,38 +123,40 @@ def check_library(directory: Path, allowed: dict[str, set[int | None]]) -> dict[
             assert store.windows([hit.key])[0].window == want.windows[n // 2]
             keyword = store.keyword_search([f"tag{version}"], 1000, SearchFilters())
             assert len(keyword) == n
-        if random.random() < 0.5:
+        if rng.random() < 0.5:
             store._ann = None  # sometimes leave without saving the sidecar, like a crash would
         return state
 
 
 @pytest.mark.slow
 def test_kill_9_during_writes_never_leaves_a_mixed_or_lost_video(tmp_path: Path) -> None:
+    from tests.crash_seed import crash_rng  # here, not at the top: the child runs this file as a script
+
     directory = tmp_path / "lib"
+    rng, seed = crash_rng("store crash")
     state: dict[str, int | None] = {}
     mid_write = 0
     for round_no in range(ROUNDS):
         log_path = tmp_path / f"child{round_no}.log"
         log_path.touch()
-        proc = subprocess.Popen(
-            [sys.executable, __file__, str(directory), str(log_path), str((round_no + 1) * 1_000_000)]
-        )
+        first_version = (round_no + 1) * 1_000_000 + rng.randrange(1000)  # the child's own choices, too
+        proc = subprocess.Popen([sys.executable, __file__, str(directory), str(log_path), str(first_version)])
         try:
             deadline = time.monotonic() + 60
             while "ready" not in log_path.read_text() and time.monotonic() < deadline:
                 assert proc.poll() is None, "the writer died before it was killed"
                 time.sleep(0.02)
-            time.sleep(random.uniform(0.1, 1.2))
+            time.sleep(rng.uniform(0.1, 1.2))
         finally:
             os.kill(proc.pid, signal.SIGKILL)
             proc.wait(timeout=30)
         lines = log_path.read_text().splitlines()
         ops = [line for line in lines if line.startswith("ok ")]
         mid_write += bool(lines) and lines[-1].startswith("begin ")
-        print(f"round {round_no}: {len(ops)} commits, last line {lines[-1]!r}")
-        assert ops, "the writer committed nothing before the kill: give it more time"
-        state = check_library(directory, expected_states(lines, state))
-    assert mid_write >= 1, "no kill landed during a write; the test did not test much"
+        print(f"round {round_no} (seed {seed}): {len(ops)} commits, last line {lines[-1]!r}")
+        assert ops, f"the writer committed nothing before the kill: give it more time (seed {seed})"
+        state = check_library(directory, expected_states(lines, state), rng)
+    assert mid_write >= 1, f"no kill landed during a write; the test did not test much (seed {seed})"
 
 
 if __name__ == "__main__":

@@ -64,12 +64,20 @@ def served_audio(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 
 @pytest.fixture
-def youtube(served_audio: dict[str, Path], monkeypatch: pytest.MonkeyPatch) -> Iterator[Replay]:
-    server = FakeYouTube(served_audio)
+def youtube(monkeypatch: pytest.MonkeyPatch) -> Iterator[Replay]:
+    """The loopback YouTube with captions only: caption tests never need espeak-ng (a media request fails
+    the test with a KeyError on the server). Tests that download audio also use ``with_audio``."""
+    server = FakeYouTube({})
     with server.running():
         replay = Replay(server, server.recordings())
         monkeypatch.setattr(ytdlp, "create_extractor", replay.extractor)
         yield replay
+
+
+@pytest.fixture
+def with_audio(youtube: Replay, served_audio: dict[str, Path]) -> None:
+    """Speech (espeak-ng) served as the videos' audio."""
+    youtube.server.audio.update(served_audio)
 
 
 def statuses(report: IngestReport) -> list[tuple[str | None, str]]:
@@ -205,6 +213,7 @@ def test_caption_server_errors_are_retried_by_yt_dlp(youtube: Replay, tmp_path: 
     assert list((tmp_path / "youtube").iterdir()) == []  # the caption file was read and removed
 
 
+@pytest.mark.usefixtures("with_audio")
 def test_audio_download_resumes_a_partial_file_without_ffmpeg(
     youtube: Replay, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

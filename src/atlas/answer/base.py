@@ -46,12 +46,21 @@ class Passage:
 
 
 @dataclass(frozen=True, slots=True, eq=False)
+class Query:
+    """A part of a question that asks several things (parts.py), with its vector."""
+
+    text: str
+    vector: Vector
+
+
+@dataclass(frozen=True, slots=True, eq=False)
 class AnswerRequest:
     question: str
     question_vector: Vector
     passages: tuple[Passage, ...]
     messages: tuple[Message, ...]  # the chat prompt built from the passages (prompt.py)
     max_tokens: int  # the most tokens the answer may take
+    parts: tuple[Query, ...] = ()  # the question's parts when it asks several things, else empty
 
 
 class Generator(Protocol):

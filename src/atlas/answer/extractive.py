@@ -55,11 +55,17 @@ class ExtractiveGenerator:
 
 def extract(request: AnswerRequest) -> list[tuple[Passage, Sentence]]:
     """The sentences an extractive answer tells, each with the passage it comes from, source by source in the
-    order spoken (the fallback for unsupported generated sentences chooses among these)."""
-    terms = keyword_terms(request.question)
-    units = [u for p in request.passages for u in _units(p, request.question_vector, terms)]
+    order spoken (the fallback for unsupported generated sentences chooses among these). A question of
+    several parts has its units ranked against the whole question and against each part, and chosen from
+    those rankings in turn."""
+    queries = [(request.question, request.question_vector), *((q.text, q.vector) for q in request.parts)]
+    rankings = []
+    for text, vector in queries:
+        terms = keyword_terms(text)
+        units = [u for p in request.passages for u in _units(p, vector, terms)]
+        rankings.append(sorted(units, key=lambda u: u.score, reverse=True))
     told: list[tuple[Passage, Sentence]] = []
-    for unit in sorted(_choose(units), key=lambda u: (u.passage.number, u.first)):
+    for unit in sorted(_choose(rankings), key=lambda u: (u.passage.number, u.first)):
         sentences = unit.passage.sentences[unit.first : unit.last + 1]
         while len(sentences) > 1 and len(sentences[0].text.split()) <= FILLER_WORDS:
             sentences = sentences[1:]
@@ -81,20 +87,39 @@ def _units(passage: Passage, question_vector: Vector, terms: list[str]) -> Itera
         yield _Unit(passage, first, last, vector, frozenset(tokenize(text)), score, asks)
 
 
-def _choose(units: list[_Unit]) -> list[_Unit]:
+def _choose(rankings: list[list[_Unit]]) -> list[_Unit]:
+    """The best units of each ranking (one per question part, best first), taken in turn: one from each
+    ranking per round, until the answer is long enough or every ranking has drifted off its part."""
     chosen: list[_Unit] = []
     words = 0
-    ranked = sorted(units, key=lambda u: u.score, reverse=True)
-    for unit in ranked:
-        if len(chosen) >= MAX_UNITS or words >= MAX_WORDS:
-            break
+    cursors = [0] * len(rankings)
+    open_ = [bool(ranked) for ranked in rankings]
+    while any(open_):
+        for i, ranked in enumerate(rankings):
+            if not open_[i]:
+                continue
+            if len(chosen) >= MAX_UNITS or words >= MAX_WORDS:
+                return chosen
+            unit = _next(ranked, cursors, i, chosen)
+            if unit is None:
+                open_[i] = False
+                continue
+            chosen.append(unit)
+            words += sum(len(s.text.split()) for s in unit.passage.sentences[unit.first : unit.last + 1])
+    return chosen
+
+
+def _next(ranked: list[_Unit], cursors: list[int], i: int, chosen: list[_Unit]) -> _Unit | None:
+    """Ranking ``i``'s next unit worth telling, or None once it has drifted off its question (part)."""
+    while cursors[i] < len(ranked):
+        unit = ranked[cursors[i]]
+        cursors[i] += 1
         if chosen and unit.score < RELATIVE_FLOOR * ranked[0].score:
-            break
+            return None
         if unit.question or any(unit.overlaps(c) or _redundant(unit, c) for c in chosen):
             continue
-        chosen.append(unit)
-        words += sum(len(s.text.split()) for s in unit.passage.sentences[unit.first : unit.last + 1])
-    return chosen
+        return unit
+    return None
 
 
 def _redundant(a: _Unit, b: _Unit) -> bool:

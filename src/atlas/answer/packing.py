@@ -3,6 +3,12 @@
 Hits of one video that touch or overlap become one passage (the model reads one stretch of talk once, and
 the citation spans exactly what it read); the same text ingested twice (a re-upload, a copy) is read once.
 Passages keep the search ranking, so the best evidence comes first and survives when the budget runs out.
+
+With question-shaped retrieval (``AnswerSettings.question_parts``) each passage of a question that asks
+several things is first cut to its evidence (``evidence``): the span of sentences that answers the question
+or one of its parts best, a second such span when it nearly ties, and one neighbouring sentence on each side
+for context. A small model then reads the lines that answer each part instead of two windows of talk around
+them, and the same context budget holds more moments.
 """
 
 from __future__ import annotations
@@ -12,13 +18,16 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from atlas.answer.base import Passage, Vector
+from atlas.answer.base import Passage, Query, Vector
 from atlas.answer.prompt import TEMPLATE_TOKENS_PER_MESSAGE, build_messages, render_passage
+from atlas.chunking.pieces import rejoin_pieces
 from atlas.chunking.sentences import time_bounds
 from atlas.errors import UserInputError
 from atlas.index.base import Index
 from atlas.models import Hit, Sentence, Window
-from atlas.search.text import tokenize
+from atlas.search.links import deep_link
+from atlas.search.pinning import KEYWORD_WEIGHT
+from atlas.search.text import keyword_terms, matched_terms, tokenize
 
 MAX_PASSAGE_TOKENS = 360  # about two windows: a merged stretch longer than that is trimmed around its moment
 MIN_PASSAGE_TOKENS = 48  # a passage cut shorter than this is too little context to be worth its slot
@@ -26,6 +35,13 @@ DUPLICATE_JACCARD = 0.8  # word-set overlap above which two passages are the sam
 # Short spoken sentences ("How do they work?") match a question's form rather than its content; relevance is
 # measured on spans of at least this many words.
 MIN_SPAN_WORDS = 8
+# Evidence: a span at least this many words long is scored (shorter sentences are read with the next), one
+# sentence each side is kept for context, a second span is kept when it scores this share of the best one,
+# and a cut longer than this many sentences keeps the best span alone.
+EVIDENCE_SPAN_WORDS = 10
+EVIDENCE_NEIGHBOURS = 1
+EVIDENCE_SECOND = 0.9
+MAX_EVIDENCE_SENTENCES = 8
 
 TokenCounter = Callable[[str], int]
 
@@ -57,9 +73,11 @@ def gather_passages(hits: Sequence[Hit], index: Index, question_vector: Vector) 
     passages: list[Passage] = []
     seen: list[frozenset[str]] = []
     for group in groups:
-        sentences, vectors = index.sentences(group.lead.video.video_id, group.first, group.last)
-        if not sentences:
+        pieces, piece_vectors = index.sentences(group.lead.video.video_id, group.first, group.last)
+        if not pieces:
             continue  # removed by a concurrent writer since the search
+        # The store holds timed pieces of sentences (for pinning); a generator reads and quotes sentences.
+        sentences, vectors = rejoin_pieces(pieces, piece_vectors)
         words = frozenset(tokenize(" ".join(s.text for s in sentences)))
         if any(_jaccard(words, other) >= DUPLICATE_JACCARD for other in seen):
             continue
@@ -82,6 +100,61 @@ def spans(
             words += len(sentences[last].text.split())
         summed = np.sum(vectors[first : last + 1], axis=0)
         yield first, last, (summed / max(float(np.linalg.norm(summed)), 1e-6)).astype(np.float32)
+
+
+def relevance(passage: Passage, vector: Vector) -> float:
+    """The cosine of the passage's best-matching span to ``vector`` (what ``Passage.relevance`` holds for the
+    question's vector)."""
+    return max(float(span @ vector) for _, _, span in spans(passage.sentences, passage.vectors))
+
+
+def evidence(passage: Passage, queries: Sequence[Query]) -> Passage:
+    """The passage cut to the sentences that answer: the span that scores best against any of ``queries``
+    (cosine plus the share of that query's keywords it holds, as pinning scores), a second non-overlapping
+    span when it scores nearly as well, and ``EVIDENCE_NEIGHBOURS`` sentences either side. The citation
+    follows the cut: its window spans the kept sentences, pinned to the best span when the search's pinned
+    sentence was cut away."""
+    sentences = passage.sentences
+    if len(sentences) <= 1 + 2 * EVIDENCE_NEIGHBOURS or not queries:
+        return passage
+    terms = [keyword_terms(q.text) for q in queries]
+    scored: list[tuple[float, int, int]] = []
+    for first, last, vector in spans(sentences, passage.vectors, EVIDENCE_SPAN_WORDS):
+        text = " ".join(s.text for s in sentences[first : last + 1])
+        score = max(
+            float(vector @ q.vector) + (KEYWORD_WEIGHT * len(matched_terms(t, text)) / len(t) if t else 0.0)
+            for q, t in zip(queries, terms, strict=True)
+        )
+        scored.append((score, first, last))
+    scored.sort(key=lambda item: item[0], reverse=True)
+    best_score, lo, hi = scored[0]
+    chosen = [(lo, hi)]
+    for score, first, last in scored[1:]:
+        if score < EVIDENCE_SECOND * best_score:
+            break
+        if all(last < a or first > b for a, b in chosen):
+            chosen.append((first, last))
+            break
+    lo = max(0, min(a for a, _ in chosen) - EVIDENCE_NEIGHBOURS)
+    hi = min(len(sentences) - 1, max(b for _, b in chosen) + EVIDENCE_NEIGHBOURS)
+    if hi - lo + 1 > MAX_EVIDENCE_SENTENCES:
+        first, last = chosen[0]
+        lo = max(0, first - EVIDENCE_NEIGHBOURS)
+        hi = min(len(sentences) - 1, last + EVIDENCE_NEIGHBOURS)
+    cut = _span(passage, list(sentences[lo : hi + 1]), passage.vectors[lo : hi + 1])
+    if any(s.position == passage.hit.position for s in cut.sentences):
+        return cut
+    pinned = sentences[chosen[0][0]]
+    hit = replace(
+        cut.hit,
+        moment=pinned.start,
+        snippet=pinned.text,
+        url=deep_link(cut.hit.video, pinned.start),
+        position=pinned.position,
+        speaker=pinned.speaker,
+        matched_terms=(),
+    )
+    return replace(cut, hit=hit)
 
 
 def pack(

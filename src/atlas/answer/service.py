@@ -1,8 +1,18 @@
 """What ``Library.ask`` / ``Library.ask_stream`` do: a question in, a checked answer out, whose every
 sentence cites a moment.
 
-    question ─► search ─► passages (merged, de-duplicated) ─► answerable? ─► generator ─► pack to its context
+    question ─► parts ─► search each ─► passages (merged in turn, de-duplicated) ─► answerable?
+             ─► evidence (several parts: the sentences that answer) ─► generator ─► pack to its context
              ─► MomentsFound ─► AnswerToken* (as generated) ─► parse [n] ─► support check ─► AnswerDone
+
+A question that asks several things ("what is X, and how much does Y cost?") is cut into its parts
+(parts.py); the question and each part are searched on their own and the moments are merged in turn, search
+by search, so every part reaches the generator. Each passage of such a question is then cut to its evidence,
+the sentences that answer the question or a part best with a neighbour for context (packing.evidence), so a
+small model reads the lines that answer each part within its context. A question that asks one thing reads
+whole windows: cut to their evidence, they lost facts on the answer benchmark's dev split (extractive 13 of 30
+single-part facts to 12, the bundled 0.5B 13 to 10; benchmarks/README.md "Answers").
+``AnswerSettings.question_parts=False`` searches every question whole and reads whole windows, as before.
 
 Generated sentences that fail the support check, or leave part of the question unanswered, are made up for
 by supported quotes from the moments (fallback.py), so a model answer is never worse than the extractive one.
@@ -14,13 +24,15 @@ address the question). Each case gives ``answered=False`` and a sentence saying 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from atlas.answer.base import AnswerRequest, Generator, Passage, Vector
+from atlas.answer.base import AnswerRequest, Generator, Passage, Query, Vector
 from atlas.answer.citations import cite, parse_answer, render_answer
 from atlas.answer.extractive import ExtractiveGenerator
 from atlas.answer.fallback import MIN_ANSWER_FOCUS, mend
-from atlas.answer.packing import gather_passages, pack
+from atlas.answer.packing import evidence, gather_passages, pack, relevance
+from atlas.answer.parts import search_text, split_question
 from atlas.answer.prompt import build_messages
 from atlas.answer.registry import EXTRACTIVE, generator_name, generators
 from atlas.answer.support import SupportChecker
@@ -34,6 +46,7 @@ from atlas.models import (
     AnswerToken,
     AskOptions,
     Citation,
+    Hit,
     MomentsFound,
     SearchFilters,
 )
@@ -84,12 +97,13 @@ def ask_stream(library: Library, question: str, options: AskOptions) -> Iterator
 def _events(
     library: Library, question: str, settings: AnswerSettings, filters: SearchFilters | None, fallback: bool
 ) -> Iterator[AnswerEvent]:
-    found = _moments(library, question, settings.moments, filters)
+    parts = split_question(question) if settings.question_parts else (question,)
+    found = _moments(library, question, parts, settings.moments, filters)
     if found is None:
         yield MomentsFound(())
         yield AnswerDone(_unanswered(question, (), NO_MOMENTS))
         return
-    question_vector, candidates = found
+    question_vector, queries, candidates = found
     embedder = library.embedder
     best = max(p.relevance for p in candidates)
     if best < MIN_ANSWER_RELEVANCE:
@@ -97,7 +111,10 @@ def _events(
         yield MomentsFound(closest)
         yield AnswerDone(_unanswered(question, closest, OFF_TOPIC))
         return
-    candidates = [p for p in candidates if p.relevance >= best - RELEVANCE_SPREAD]
+    candidates = _within_spread(candidates, queries)
+    if queries:  # several parts: each window is cut to the lines that answer the question or a part
+        evidence_for = [Query(question, question_vector), *queries]
+        candidates = [evidence(p, evidence_for) for p in candidates]
 
     writer, label = _writer(settings, fallback)
     passages = pack(
@@ -110,7 +127,12 @@ def _events(
     citations = _citations(passages)
     yield MomentsFound(citations)
     request = AnswerRequest(
-        question, question_vector, passages, build_messages(question, passages), settings.max_answer_tokens
+        question,
+        question_vector,
+        passages,
+        build_messages(question, passages),
+        settings.max_answer_tokens,
+        parts=tuple(queries),
     )
     pieces: list[str] = []
     extracted = isinstance(writer, ExtractiveGenerator)
@@ -168,15 +190,60 @@ def _settings(library: Library, options: AskOptions) -> AnswerSettings:
 
 
 def _moments(
-    library: Library, question: str, limit: int, filters: SearchFilters | None
-) -> tuple[Vector, list[Passage]] | None:
-    """The question's vector and its passages, or None when the library holds no matching moment."""
-    hits = library.search(question, limit=limit, filters=filters)
+    library: Library, question: str, parts: tuple[str, ...], limit: int, filters: SearchFilters | None
+) -> tuple[Vector, list[Query], list[Passage]] | None:
+    """The question's vector, its parts' queries (none when it asks one thing) and its passages, or None when
+    the library holds no matching moment. A question of several parts is searched whole and part by part,
+    ``limit`` moments each, and the hits are merged in turn (each search's best, then each one's second...),
+    so the best moments of every part come first and those that join the parts are not lost."""
+    if len(parts) == 1:
+        hits = library.search(question, limit=limit, filters=filters)
+    else:
+        texts = [question, *(search_text(parts, i)[:MAX_QUERY_CHARS] for i in range(len(parts)))]
+        hits = _in_turn([library.search(text, limit=limit, filters=filters) for text in texts])
     if not hits:
         return None  # and an empty library never loads its embedding model
     question_vector = library.embedder.embed_query(question)
+    queries = [Query(part, library.embedder.embed_query(part)) for part in parts] if len(parts) > 1 else []
     passages = gather_passages(hits, library.index, question_vector)
-    return (question_vector, passages) if passages else None
+    if queries:  # a passage found for one part is as relevant as it is to that part
+        passages = [
+            replace(p, relevance=max(p.relevance, *(relevance(p, q.vector) for q in queries)))
+            for p in passages
+        ]
+    return (question_vector, queries, passages) if passages else None
+
+
+def _in_turn(found: list[list[Hit]]) -> list[Hit]:
+    """Hits of several searches, round by round (each search's first, then each one's second...), each
+    window once."""
+    merged: list[Hit] = []
+    seen: set[tuple[str, int]] = set()
+    for rank in range(max(len(hits) for hits in found)):
+        for hits in found:
+            if rank < len(hits):
+                hit = hits[rank]
+                key = (hit.video.video_id, hit.window.index)
+                if key not in seen:
+                    seen.add(key)
+                    merged.append(hit)
+    return merged
+
+
+def _within_spread(candidates: list[Passage], queries: list[Query]) -> list[Passage]:
+    """The passages not far weaker than the best one: for a question of several parts, than the best one of
+    some part (each part's moments are measured against that part, not against the others')."""
+    best = max(p.relevance for p in candidates)
+    if not queries:
+        return [p for p in candidates if p.relevance >= best - RELEVANCE_SPREAD]
+    scores = [[relevance(p, q.vector) for q in queries] for p in candidates]
+    tops = [max(row[j] for row in scores) for j in range(len(queries))]
+    return [
+        p
+        for p, row in zip(candidates, scores, strict=True)
+        if p.relevance >= best - RELEVANCE_SPREAD
+        or any(score >= top - RELEVANCE_SPREAD for score, top in zip(row, tops, strict=True))
+    ]
 
 
 def _writer(settings: AnswerSettings, fallback: bool) -> tuple[Generator, str]:

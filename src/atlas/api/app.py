@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
+import os
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from pathlib import Path
 
 from fastapi import FastAPI, HTTPException
@@ -20,6 +23,7 @@ from atlas.api.context import ApiContext
 from atlas.api.errors import error_body, install_error_handlers
 from atlas.api.jobs import JobManager
 from atlas.api.openapi30 import as_openapi_30
+from atlas.api.openapi_rules import document_serve_rules
 from atlas.api.routes import ask, chapters, ingest, media, search, system, videos
 from atlas.api.security import HostGuard, PathPolicy
 from atlas.config import ServeSettings, Settings
@@ -82,6 +86,7 @@ def create_app(settings: Settings, serve_settings: ServeSettings | None = None) 
     )
     app.state.atlas = context
     install_error_handlers(app)
+    document_serve_rules(app, serve)
     # chapters before videos: /api/videos/{id:path} would otherwise take /api/videos/{id}/chapters as an id
     for module in (search, chapters, videos, media, ingest, ask, system):
         app.include_router(module.router)
@@ -92,6 +97,28 @@ def create_app(settings: Settings, serve_settings: ServeSettings | None = None) 
     app.add_middleware(HostGuard, serve=serve)
     app.add_middleware(SecurityHeaders, docs_policy=docs_policy)
     return app
+
+
+SERVE_ARGS_ENV = "ATLAS_SERVE_ARGS"  # set by ``atlas serve --workers N`` for its worker processes
+
+
+def create_app_from_environment() -> FastAPI:
+    """The app of one ``atlas serve --workers N`` process (uvicorn calls this factory in each worker),
+    built from the settings the command resolved and passed down in ``$ATLAS_SERVE_ARGS``."""
+    from atlas.config import resolve_serve_settings, resolve_settings
+
+    args = json.loads(os.environ[SERVE_ARGS_ENV])
+    settings = resolve_settings(
+        library=args["library"], embedder=args["embedder"], threads=args["threads"], store=args["store"]
+    )
+    serve = resolve_serve_settings(
+        host=args["host"],
+        port=args["port"],
+        allowed_dirs=tuple(args["allowed_dirs"]),
+        allowed_hosts=tuple(args["allowed_hosts"]),
+        allowed_asr_models=tuple(args["allowed_asr_models"]),
+    )
+    return create_app(settings, replace(serve, workers=int(args["workers"])))
 
 
 def _swagger_assets() -> Path | None:

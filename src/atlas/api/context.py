@@ -14,6 +14,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from atlas.api.jobs import JobManager
+from atlas.api.search_cache import SearchCache
 from atlas.api.security import PathPolicy, WriteMode, check_writer, write_mode
 from atlas.config import ServeSettings
 from atlas.library import Library
@@ -27,6 +28,8 @@ class ApiContext:
     paths: PathPolicy
     # An answer generator holds one model context: answers are generated one at a time.
     ask_lock: threading.Lock = field(default_factory=threading.Lock)
+    # Recent /api/search bodies, keyed by the store's write generation (search_cache.py).
+    search_cache: SearchCache = field(default_factory=SearchCache)
 
     @property
     def writes(self) -> WriteMode:

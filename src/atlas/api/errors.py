@@ -29,6 +29,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from atlas.errors import AtlasError
 
@@ -131,7 +132,30 @@ async def _on_http_error(request: Request, exc: Exception) -> JSONResponse:
     status = exc.status_code
     message = exc.detail if isinstance(exc.detail, str) else "request failed"
     body = error_body(_HTTP_CODES.get(status, f"http_{status}"), message, _HTTP_HINTS.get(status))
-    return JSONResponse(body, status_code=status, headers=exc.headers)
+    headers = dict(exc.headers or {})
+    if status == 405:
+        headers["Allow"] = ", ".join(_allowed_methods(request))
+    return JSONResponse(body, status_code=status, headers=headers or None)
+
+
+_METHODS = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    """Every method the path is served with. Starlette's own ``Allow`` names only the first route whose path
+    matched, but a path has one route per method (GET and DELETE /api/jobs/{id} are two). Asked method by
+    method through ``matches`` (a router included in the app keeps its routes to itself), counting only the
+    router (or route) that takes the path first: DELETE /api/videos/{id:path} also matches
+    /api/videos/x/chapters, but as a video "x/chapters", which is not this resource."""
+    routes = request.app.router.routes
+    owner = next((route for route in routes if route.matches(request.scope)[0] != Match.NONE), None)
+    allowed = []
+    for method in _METHODS:
+        asked = {**request.scope, "method": method}
+        served_by = next((route for route in routes if route.matches(asked)[0] == Match.FULL), None)
+        if served_by is not None and served_by is owner:
+            allowed.append(method)
+    return allowed
 
 
 async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:

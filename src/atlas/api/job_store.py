@@ -1,13 +1,15 @@
-"""Finished ingest jobs, kept in ``<library>/jobs.jsonl``: GET /api/jobs/{id} still answers after a restart.
+"""Ingest jobs, kept in ``<library>/jobs.jsonl``: GET /api/jobs/{id} still answers after a restart.
 
-One JSON line per finished job (its ``JobOut`` snapshot), appended in a single ``write`` on an ``O_APPEND``
-descriptor and fsynced, so a crash can at worst leave the last line cut short. Loading skips any line that is
-not a whole, valid finished job (a cut-off tail, a hand edit) with a warning: the log is a convenience and
-must never keep the server from starting. The file is rewritten (to a temporary file, then renamed over it)
-once it holds more than twice the number of jobs kept, so it stays small without rewriting on every job.
+One JSON line per change of a job's state (its ``JobOut`` snapshot when queued, started and finished),
+appended in a single ``write`` on an ``O_APPEND`` descriptor and fsynced, so a crash can at worst leave the
+last line cut short. Loading skips any line that is not a whole, valid job (a cut-off tail, a hand edit) with
+a warning: the log is a convenience and must never keep the server from starting. The file is rewritten (to a
+temporary file, then renamed over it) once it holds more than twice the number of jobs kept, so it stays small
+without rewriting on every job.
 
-Only finished jobs are written: a job still queued or running when the process dies cannot be resumed, and
-re-submitting it is cheap because re-ingesting what already went in is a no-op.
+A job whose last line says queued or running was cut off by a kill or a crash (a clean shutdown records it as
+cancelled): it is loaded as ``interrupted``, saying to submit it again. It is not resumed: re-submitting is
+cheap because re-ingesting what already went in is a no-op, and a resumed job could surprise its client.
 """
 
 from __future__ import annotations
@@ -26,10 +28,16 @@ from atlas.api.schemas import FINISHED_STATES, JobOut
 log = logging.getLogger("atlas.api.jobs")
 
 JOBS_FILE = "jobs.jsonl"
+RESUBMIT_HINT = "submit the targets again to finish: what already went in is skipped as unchanged"
+INTERRUPTED = {
+    "code": "interrupted",
+    "message": "the server stopped (killed or crashed) before this job finished",
+    "hint": RESUBMIT_HINT,
+}
 
 
 class JobStore:
-    """The append-only log of finished jobs. Thread-safe: the worker and request threads both finish jobs."""
+    """The append-only log of jobs. Thread-safe: the worker and request threads both finish jobs."""
 
     def __init__(self, path: Path, keep: int) -> None:
         self.path = path
@@ -38,13 +46,14 @@ class JobStore:
         self._lock = threading.Lock()
 
     def load(self) -> list[dict[str, Any]]:
-        """The most recent ``keep`` finished jobs, oldest first (by creation), each a valid JobOut dict."""
+        """The most recent ``keep`` jobs, oldest first (by creation), each a valid JobOut dict in a finished
+        state: one left queued or running by a dead process is reported ``interrupted``."""
         with self._lock:
             jobs, self._lines = self._read()
             return jobs
 
     def append(self, snapshot: dict[str, Any]) -> None:
-        """Record one finished job. Failures are logged, not raised: the job itself is already done."""
+        """Record a job's new state. Failures are logged, not raised: the job itself is already done."""
         line = json.dumps(snapshot, separators=(",", ":"), ensure_ascii=False).encode() + b"\n"
         with self._lock:
             try:
@@ -74,11 +83,11 @@ class JobStore:
             job = _parse(line)
             if job is None:
                 skipped += 1
-                log.warning("%s line %d is not a finished job; ignored", self.path, number)
+                log.warning("%s line %d is not a job record; ignored", self.path, number)
                 continue
             by_id.pop(job["id"], None)  # the later record of the same job wins
             by_id[job["id"]] = job
-        jobs = sorted(by_id.values(), key=lambda job: float(job["created_at"]))
+        jobs = sorted(map(_finished, by_id.values()), key=lambda job: float(job["created_at"]))
         return jobs[-self.keep :] if self.keep > 0 else [], len(lines)
 
     def _append_line(self, line: bytes) -> None:
@@ -115,9 +124,15 @@ def _parse(line: bytes) -> dict[str, Any] | None:
         job = JobOut.model_validate(data)
     except (ValueError, ValidationError):  # JSONDecodeError and UnicodeDecodeError are ValueErrors
         return None
-    if job.state not in FINISHED_STATES:
-        return None
     return job.model_dump(mode="json")
+
+
+def _finished(job: dict[str, Any]) -> dict[str, Any]:
+    """A job as a new process sees it: if its last record is not a finished state, that process died."""
+    if job["state"] in FINISHED_STATES:
+        return job
+    progress = {**job["progress"], "current": None}
+    return {**job, "state": "interrupted", "progress": progress, "error": dict(INTERRUPTED)}
 
 
 def _fsync_directory(directory: Path) -> None:

@@ -8,7 +8,8 @@ a half-ingested video because the store writes each video in one transaction.
 Progress comes from the Library's ``IngestObserver`` hooks. Cancelling (DELETE, or at shutdown) works through
 the same hooks: the next hook call raises, so a job stops between stages and never leaves a video
 half-written (the last hook before a video is written is its "index" stage; once written, it is kept).
-Finished jobs are appended to ``<library>/jobs.jsonl`` (job_store.py) and loaded again at start.
+Each job is appended to ``<library>/jobs.jsonl`` (job_store.py) when queued, started and finished, and loaded
+again at start (one left unfinished by a killed server as ``interrupted``).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 from atlas.api.errors import ApiError, atlas_error_body, error_body
-from atlas.api.job_store import JOBS_FILE, JobStore
+from atlas.api.job_store import JOBS_FILE, RESUBMIT_HINT, JobStore
 from atlas.api.schemas import FINISHED_STATES, JobState
 from atlas.errors import AtlasError, NotFoundError
 from atlas.library import ItemOutcome, Library
@@ -34,7 +35,7 @@ log = logging.getLogger("atlas.api.jobs")
 
 MAX_FINISHED_JOBS = 200  # finished jobs kept for GET /api/jobs[/{id}] (in memory and in jobs.jsonl)
 
-_RESUBMIT = "submit the targets again to finish: what already went in is skipped as unchanged"
+_RESUBMIT = RESUBMIT_HINT
 CANCELLED_BY_CLIENT = error_body("cancelled", "cancelled by a client (DELETE /api/jobs/{id})", _RESUBMIT)
 CANCELLED_AT_SHUTDOWN = error_body("cancelled", "the server shut down before this job finished", _RESUBMIT)
 
@@ -207,6 +208,7 @@ class JobManager:
         with self._lock:
             self._jobs[job.id] = job
             self._forget_old()
+        self._store.append(job.snapshot())  # so that a kill from here on leaves it "interrupted", not gone
         self._worker.submit(self._run, job)
         return job
 
@@ -261,11 +263,14 @@ class JobManager:
             if job.state != "queued":  # cancelled while it waited (already recorded)
                 return
             job.state, job.started_at = "running", time.time()
+        self._store.append(job.snapshot())
         state: JobState = "done"
         error: dict[str, Any] | None = None
         try:
             if job.targets:
-                self._library.ingest(job.targets, job.options, observer=_JobObserver(job))
+                report = self._library.ingest(job.targets, job.options, observer=_JobObserver(job))
+                if report.stopped is not None:  # a full disk: the rest of the job was not tried
+                    state, error = "failed", atlas_error_body(report.stopped)
         except JobCancelled:
             state, error = "cancelled", job.cancel_reason or CANCELLED_BY_CLIENT
         except AtlasError as exc:  # e.g. the library was built with another embedder

@@ -5,23 +5,46 @@ A hit has exactly the keys of the CLI's ``--json`` hit (``models.Hit.to_json``);
 
 from __future__ import annotations
 
+import re
 from datetime import date
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool
+
+from atlas.ids import VIDEO_ID_PATTERN
+from atlas.sources.validate import WEB_URL_PATTERN
 
 MAX_TARGETS = 100
 MAX_TARGET_CHARS = 4096
 MAX_QUESTION_CHARS = 1000
 MAX_ASK_LIMIT = 20
 
-JobState = Literal["queued", "running", "done", "failed", "cancelled"]
-FINISHED_STATES: frozenset[str] = frozenset(("done", "failed", "cancelled"))
+JobState = Literal["queued", "running", "done", "failed", "cancelled", "interrupted"]
+FINISHED_STATES: frozenset[str] = frozenset(("done", "failed", "cancelled", "interrupted"))
 JOB_STATE_HELP = (
     "queued: waiting for the job before it; running; done: every target has an outcome; failed: the whole "
     "job stopped (error says why); cancelled: stopped by DELETE /api/jobs/{id} or a server shutdown (error "
-    "says which), between stages, so no video is half-written"
+    "says which), between stages, so no video is half-written; interrupted: the server was killed or crashed "
+    "while the job was queued or running (found at the next start; submit the targets again)"
 )
+
+
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _iso_date(value: object) -> object:
+    """Only ``YYYY-MM-DD``, as the document says (``format: date``): pydantic alone also reads a number as
+    a Unix time, so ``after=0`` meant 1970-01-01 and ``since: 86400`` meant 1970-01-02."""
+    if isinstance(value, date) or (isinstance(value, str) and _ISO_DATE.fullmatch(value)):
+        return value
+    raise ValueError("a date is written YYYY-MM-DD, e.g. 2024-03-01")
+
+
+IsoDate = Annotated[date, BeforeValidator(_iso_date)]
+# What the server's own checks accept (security.PathPolicy.check_target, sources/validate.py), stated in the
+# document so that clients and fuzzers know; the checks, not pydantic, enforce them, with their own messages.
+VIDEO_ID_DOCUMENTED = f"^{VIDEO_ID_PATTERN}$"
+TARGET_PATTERN = r"^\s*(?:[Hh][Tt][Tt][Pp][Ss]?://|/)[^\x00]*$"
 
 
 class _In(BaseModel):
@@ -55,6 +78,9 @@ class HitOut(BaseModel):
     transcript_origin: str
     matched_terms: list[str]
     position: int = Field(description="word offset of the pinned sentence (locates untimed hits)")
+    speaker: str | None = Field(
+        None, description="who says the pinned sentence, where the transcript names speakers; else null"
+    )
 
 
 class VideoOut(BaseModel):
@@ -87,6 +113,7 @@ class SegmentOut(BaseModel):
     start: float | None
     end: float | None
     text: str
+    speaker: str | None = Field(None, description="who says it, where the transcript names speakers")
 
 
 class VideoDetailOut(VideoOut):
@@ -100,22 +127,51 @@ class IngestOptionsIn(_In):
     """The options of ``atlas ingest``."""
 
     title: str | None = Field(None, max_length=500, description="one target only")
-    video_id: str | None = Field(None, max_length=200, description="one target only")
-    url: str | None = Field(None, max_length=MAX_TARGET_CHARS)
+    video_id: str | None = Field(
+        None,
+        max_length=200,
+        description="one target only",
+        json_schema_extra={"pattern": VIDEO_ID_DOCUMENTED},
+    )
+    url: str | None = Field(None, max_length=MAX_TARGET_CHARS, json_schema_extra={"pattern": WEB_URL_PATTERN})
     channel: str | None = Field(None, max_length=500)
-    published: date | None = None
+    published: IsoDate | None = None
     asr_model: str | None = Field(
         None, max_length=200, description="default: tiny.en, or base for a video known not to be in English"
     )
-    force_asr: bool = False
+    # Strict: JSON says true or false; a 0 or "yes" taken as a bool is a request the schema forbids.
+    force_asr: StrictBool = False
     beam: int | None = Field(None, ge=1, le=10, description="Whisper beam width; default 3, 1 is faster")
-    since: date | None = None
+    since: IsoDate | None = None
     max_items: int | None = Field(None, ge=1, le=10_000)
-    refresh: bool = False
+    refresh: StrictBool = False
 
 
 class IngestIn(_In):
-    targets: list[str] = Field(
+    # The route's own check, stated in the document: a title or video_id names one video, so it comes with
+    # a single target (the schema's ``if``/``then``; pydantic models cannot say it).
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "if": {
+                "required": ["options"],
+                "properties": {
+                    "options": {
+                        "anyOf": [
+                            {
+                                "required": ["title"],
+                                "properties": {"title": {"type": "string", "minLength": 1}},
+                            },
+                            {"required": ["video_id"], "properties": {"video_id": {"type": "string"}}},
+                        ]
+                    }
+                },
+            },
+            "then": {"properties": {"targets": {"maxItems": 1}}},
+        },
+    )
+
+    targets: list[Annotated[str, Field(json_schema_extra={"pattern": TARGET_PATTERN})]] = Field(
         min_length=1,
         max_length=MAX_TARGETS,
         description="http(s) URLs, or absolute paths inside the server's allowed directories",
@@ -130,6 +186,7 @@ class OutcomeOut(BaseModel):
     title: str | None
     windows: int
     message: str | None
+    warnings: list[str] = Field(default_factory=list, description="what was fixed or left out (cue times)")
 
 
 class StageOut(BaseModel):
@@ -185,7 +242,7 @@ class JobSummaryOut(_JobFields):
 
 class AskIn(_In):
     question: str = Field(min_length=1, max_length=MAX_QUESTION_CHARS)
-    generator: str | None = Field(None, max_length=200, description="default: the server's")
+    generator: str | None = Field(None, min_length=1, max_length=200, description="default: the server's")
     # Only the bundled models by name (atlas.answer.llama_cpp.NAMED_MODELS): a client never names a file.
     model: Literal["qwen-0.5b", "qwen-1.5b"] | None = Field(
         None, description="a bundled local model (llama-cpp); qwen-1.5b is slower, its parts installed apart"
@@ -193,9 +250,11 @@ class AskIn(_In):
     limit: int | None = Field(None, ge=1, le=MAX_ASK_LIMIT, description="moments to retrieve")
     video: list[str] = Field(default_factory=list, max_length=100)
     channel: list[str] = Field(default_factory=list, max_length=100)
-    after: date | None = None
-    before: date | None = None
-    fallback: bool = Field(False, description="fall back to an extractive answer if the model is missing")
+    after: IsoDate | None = None
+    before: IsoDate | None = None
+    fallback: StrictBool = Field(
+        False, description="fall back to an extractive answer if the model is missing"
+    )
 
 
 class CitationOut(HitOut):

@@ -129,6 +129,8 @@ def check_asr_model(name: str | None, serve: ServeSettings) -> str | None:
 
 
 def write_mode(serve: ServeSettings) -> WriteMode:
+    if serve.workers > 1:
+        return "disabled"
     if serve.token:
         return "token"
     return "loopback" if serve.loopback else "disabled"
@@ -146,6 +148,12 @@ def check_writer(request: Request, serve: ServeSettings) -> None:
                 "this endpoint needs the API token",
                 hint="send the header 'Authorization: Bearer <token>' with the server's ATLAS_API_TOKEN",
             )
+    elif mode == "disabled" and serve.workers > 1:
+        raise ForbiddenError(
+            f"writes are disabled: the server runs {serve.workers} worker processes (--workers)",
+            hint="ingest with 'atlas ingest' on the server's machine (every worker sees it at its next "
+            "search), or serve with --workers 1 to ingest and delete over HTTP",
+        )
     elif mode == "disabled":
         raise ForbiddenError(
             f"writes are disabled: the server listens on {serve.host} and no API token is set",

@@ -66,5 +66,8 @@ def record_json(record: VideoRecord) -> dict[str, Any]:
         "language": record.transcript.language,
         "windows": len(record.windows),
         "sentences": len(record.sentences),
-        "segments": [{"start": s.start, "end": s.end, "text": s.text} for s in record.transcript.segments],
+        "segments": [
+            {"start": s.start, "end": s.end, "text": s.text, "speaker": s.speaker}
+            for s in record.transcript.segments
+        ],
     }

@@ -51,8 +51,12 @@ class ChapterOptions:
     max_seconds: float | None = None  # longest chapter (default 15 min)
 
     def limits(self) -> Limits:
-        low = DEFAULT_MIN_SECONDS if self.min_seconds is None else self.min_seconds
+        # A default gives way to the bound that was given (max=30 alone means 0..30 s, not "60..30 makes no
+        # sense"): only two given bounds that contradict each other are an error.
         high = DEFAULT_MAX_SECONDS if self.max_seconds is None else self.max_seconds
+        low = min(DEFAULT_MIN_SECONDS, high) if self.min_seconds is None else self.min_seconds
+        if self.max_seconds is None:
+            high = max(high, low)
         if low < 0 or high <= 0 or high < low:
             raise UserInputError(
                 f"chapter lengths {low:g}..{high:g} s make no sense",

@@ -20,7 +20,7 @@ from atlas.config import WindowSettings
 from atlas.models import Segment, Sentence, Transcript
 
 # Tokens ending with these close a sentence when the next token starts like a sentence.
-_SENTENCE_END = re.compile(r"[.!?…][\"'”’)\]]*$")
+SENTENCE_END = re.compile(r"[.!?…][\"'”’)\]]*$")
 _STARTS_SENTENCE = re.compile(r"^[\"'“‘(\[]*[A-Z0-9]")
 _ABBREVIATIONS = frozenset(
     "mr. mrs. ms. dr. prof. sr. jr. st. vs. etc. e.g. i.e. cf. approx. no. fig. u.s. u.k. a.m. p.m.".split()
@@ -29,15 +29,16 @@ PAUSE_SECONDS = 2.0  # silence this long between words ends a sentence in unpunc
 
 
 @dataclass(frozen=True, slots=True)
-class _Token:
+class Token:
     text: str
     start: float | None
     end: float | None
     segment: int
+    speaker: str | None = None
 
 
-def word_stream(segments: Iterable[Segment]) -> list[_Token]:
-    tokens: list[_Token] = []
+def word_stream(segments: Iterable[Segment]) -> list[Token]:
+    tokens: list[Token] = []
     for seg_index, seg in enumerate(segments):
         if seg.words:
             for w in seg.words:
@@ -45,24 +46,24 @@ def word_stream(segments: Iterable[Segment]) -> list[_Token]:
                 if text:
                     start = w.start if w.start is not None else seg.start
                     end = w.end if w.end is not None else seg.end
-                    tokens.append(_Token(text, start, end, seg_index))
+                    tokens.append(Token(text, start, end, seg_index, seg.speaker))
             continue
         # No word timings: every word may lie anywhere inside its segment, so the honest bounds are the
         # segment's own. A sentence starting mid-segment then starts a little early, never late.
         for text in seg.text.split():
-            tokens.append(_Token(text, seg.start, seg.end, seg_index))
+            tokens.append(Token(text, seg.start, seg.end, seg_index, seg.speaker))
     return tokens
 
 
 def _ends_sentence(token: str, next_token: str | None) -> bool:
-    if not _SENTENCE_END.search(token):
+    if not SENTENCE_END.search(token):
         return False
     if token.lower() in _ABBREVIATIONS:
         return False
     return next_token is None or bool(_STARTS_SENTENCE.match(next_token))
 
 
-def content_positions(tokens: Sequence[_Token]) -> list[int]:
+def content_positions(tokens: Sequence[Token]) -> list[int]:
     """Positions of the tokens that are speech: sound cues and hallucinated filler segments left out."""
     noise = sound_cue_mask([t.text for t in tokens], [t.segment for t in tokens])
     # The remaining words of each segment, in order: a segment of only "you" / "heat" may be a hallucination.
@@ -92,7 +93,7 @@ def content_positions(tokens: Sequence[_Token]) -> list[int]:
             first = tokens[run[0]]
             drop = (
                 before is None
-                or bool(_SENTENCE_END.search(before.text))
+                or bool(SENTENCE_END.search(before.text))
                 or (
                     before.end is not None
                     and first.start is not None
@@ -107,24 +108,41 @@ def content_positions(tokens: Sequence[_Token]) -> list[int]:
 
 
 def split_sentences(transcript: Transcript, settings: WindowSettings) -> list[Sentence]:
+    return [span.sentence for span in sentence_spans(transcript, settings)]
+
+
+@dataclass(frozen=True, slots=True)
+class SentenceSpan:
+    """A sentence with the words it was made of and their positions in the transcript's word stream."""
+
+    sentence: Sentence
+    tokens: tuple[Token, ...]
+    positions: tuple[int, ...]
+
+
+def sentence_spans(transcript: Transcript, settings: WindowSettings) -> list[SentenceSpan]:
     everything = word_stream(transcript.segments)
     positions = content_positions(everything)
     tokens = [everything[i] for i in positions]
     timed = transcript.timed
-    sentences: list[Sentence] = []
+    spans: list[SentenceSpan] = []
     begin = 0
     for i, tok in enumerate(tokens):
         nxt = tokens[i + 1] if i + 1 < len(tokens) else None
         if nxt is None or _cut_between(tokens[begin], tok, nxt, i + 1 - begin, timed, settings):
-            sentences.append(_make_sentence(len(sentences), tokens[begin : i + 1], positions[begin]))
+            sentence = _make_sentence(len(spans), tokens[begin : i + 1], positions[begin])
+            spans.append(
+                SentenceSpan(sentence, tuple(tokens[begin : i + 1]), tuple(positions[begin : i + 1]))
+            )
             begin = i + 1
-    return _without_hallucinations(sentences)
+    return _without_hallucinations(spans)
 
 
-def _without_hallucinations(sentences: list[Sentence]) -> list[Sentence]:
+def _without_hallucinations(spans: list[SentenceSpan]) -> list[SentenceSpan]:
     """Sentences less Whisper's sign-offs and runs of "Heat." (two or more), numbered again from 0."""
+    sentences = [span.sentence for span in spans]
     heat = [is_filler_run(normalised(s.text).split(), "heat") for s in sentences]
-    kept: list[Sentence] = []
+    kept: list[SentenceSpan] = []
     for i, sentence in enumerate(sentences):
         in_heat_run = heat[i] and (
             len(sentence.text.split()) >= 2
@@ -133,21 +151,25 @@ def _without_hallucinations(sentences: list[Sentence]) -> list[Sentence]:
         )
         if in_heat_run or is_sign_off(sentence.text):
             continue
-        kept.append(replace(sentence, index=len(kept)) if sentence.index != len(kept) else sentence)
+        if sentence.index != len(kept):
+            spans[i] = replace(spans[i], sentence=replace(sentence, index=len(kept)))
+        kept.append(spans[i])
     return kept
 
 
 def _cut_between(
-    first: _Token, tok: _Token, nxt: _Token, length: int, timed: bool, settings: WindowSettings
+    first: Token, tok: Token, nxt: Token, length: int, timed: bool, settings: WindowSettings
 ) -> bool:
     """Whether a sentence that began at ``first`` ends after ``tok`` (``length`` words so far)."""
+    if nxt.speaker != tok.speaker:
+        return True  # each sentence has one speaker, so a hit can say who said it
     if _ends_sentence(tok.text, nxt.text) or length >= settings.max_sentence_words:
         return True
     new_segment = nxt.segment != tok.segment
     if not timed:
         # Plain text wraps lines mid-sentence; a line that ends with a full stop ends a sentence even when
         # the next line starts in lower case.
-        return new_segment and bool(_SENTENCE_END.search(tok.text))
+        return new_segment and bool(SENTENCE_END.search(tok.text))
     if tok.end is not None and nxt.start is not None and nxt.start - tok.end >= PAUSE_SECONDS:
         return True
     # A long unpunctuated stretch is cut at the next segment boundary.
@@ -174,6 +196,6 @@ def time_bounds(parts: Sequence[_Timed]) -> tuple[float | None, float | None]:
     return (min(starts) if starts else None, max(ends) if ends else None)
 
 
-def _make_sentence(index: int, tokens: list[_Token], position: int) -> Sentence:
+def _make_sentence(index: int, tokens: list[Token], position: int) -> Sentence:
     start, end = time_bounds(tokens)
-    return Sentence(index, " ".join(t.text for t in tokens), start, end, position)
+    return Sentence(index, " ".join(t.text for t in tokens), start, end, position, tokens[0].speaker)

@@ -6,7 +6,8 @@ import json
 import sys
 from collections.abc import Callable, Iterable
 from dataclasses import asdict
-from typing import Annotated, TypeVar
+from enum import StrEnum
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 from rich.console import Console
@@ -24,13 +25,18 @@ from rich.text import Text
 
 from atlas.cli.app import app
 from atlas.cli.common import EmbedderOpt, JsonOpt, LibraryOpt, StoreOpt, err, iso_date, open_library, out
+from atlas.cli.progress_lines import ProgressLines, cluster_line
 from atlas.cli.terminal import as_text, shown
-from atlas.errors import SourceError, UserInputError
-from atlas.library import IngestObserver, IngestReport, ItemOutcome
+from atlas.config import resolve_ray_address
+from atlas.errors import AtlasError, DiskFullError, SourceError, UserInputError, require
+from atlas.library import IngestObserver, IngestReport, ItemOutcome, Library
 from atlas.search.links import format_moment
 from atlas.sources.base import SourceOptions
 from atlas.sources.registry import all_sources, expand_targets
 from atlas.sources.validate import check_options, check_targets
+
+if TYPE_CHECKING:
+    from atlas.cluster.ray_ingest import ClusterProgress
 
 # Options that `atlas ingest` and `atlas update` share.
 AsrOpt = Annotated[
@@ -57,6 +63,22 @@ BeamOpt = Annotated[
     ),
 ]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")]
+
+
+class ProgressMode(StrEnum):
+    auto = "auto"
+    rich = "rich"
+    plain = "plain"
+    off = "off"
+
+
+ProgressOpt = Annotated[
+    ProgressMode,
+    typer.Option(
+        "--progress",
+        help="auto: bars on a terminal, else plain lines on stderr (one every few seconds); rich; plain; off",
+    ),
+]
 
 T = TypeVar("T")
 
@@ -106,6 +128,12 @@ class IngestBars:
         summary = " · ".join(f"{n} {status}" for status, n in self._counts.items())
         self._progress.update(self._overall, detail=summary)
 
+    def cluster(self, progress: ClusterProgress) -> None:
+        """``--ray``: the overall bar counts finished items and says how the cluster is doing."""
+        self._progress.update(
+            self._overall, completed=progress.done, description="  " + cluster_line(progress)
+        )
+
     def finish(self) -> None:
         self._progress.update(self._overall, completed=self._total)
 
@@ -154,25 +182,46 @@ def _short(target: str, width: int = 40) -> str:
 
 
 def with_progress(
-    work: Callable[[IngestObserver | None], T], planned: Callable[[], int], *, quiet: bool, as_json: bool
+    work: Callable[[IngestObserver | None], T],
+    planned: Callable[[], int],
+    *,
+    quiet: bool,
+    as_json: bool,
+    progress: ProgressMode = ProgressMode.auto,
 ) -> T:
-    """``work`` run under an overall bar over ``planned()`` items and a bar for the current one, or without
-    bars when asked to be quiet, printing JSON, or not writing to a terminal."""
-    if quiet or as_json or not err.is_terminal:
+    """``work`` run under an overall bar over ``planned()`` items and a bar for the current one (``rich``),
+    with throttled plain lines on stderr instead (``plain``: progress_lines.py), or silently (``off``, -q).
+    ``auto``: bars on a terminal, lines otherwise (a log, CI, a pipe, or stdout taken by --json)."""
+    if quiet or progress is ProgressMode.off:
         return work(None)
-    with progress_bars() as progress:
-        bars = IngestBars(progress, planned())
+    auto = progress is ProgressMode.auto
+    if progress is ProgressMode.plain or (auto and (as_json or not err.is_terminal)):
+        return work(ProgressLines(err, planned()))
+    with progress_bars() as progress_display:
+        bars = IngestBars(progress_display, planned())
         result = work(bars)
         bars.finish()
         return result
 
 
-def exit_if_failed(failed: Iterable[ItemOutcome]) -> None:
+def print_warnings(outcomes: Iterable[ItemOutcome]) -> None:
+    """One line per warning on stderr, naming the file: it went in, but not quite as written."""
+    for outcome in outcomes:
+        for warning in outcome.warnings:
+            err.print(f"[yellow]warning:[/] {shown(outcome.target)}: {shown(warning)}", soft_wrap=True)
+
+
+def exit_if_failed(failed: Iterable[ItemOutcome], stopped: AtlasError | None = None) -> None:
     """One line per failed item on stderr (however long: a path like "Talk [id].mp4" is not markup), then
-    the source error's exit code."""
+    the source error's exit code, or the exit code of what stopped the batch (a full disk)."""
     failed = list(failed)
     for outcome in failed:
         err.print(f"[red]error:[/] {shown(outcome.message)}", soft_wrap=True)
+    if stopped is not None:
+        if not any(o.message == stopped.one_line() for o in failed):
+            err.print(f"[red]error:[/] {shown(stopped.one_line())}", soft_wrap=True)
+        err.print("the ingest stopped there; run the same command again once fixed to add the rest")
+        raise typer.Exit(stopped.exit_code)
     if failed:
         raise typer.Exit(SourceError.exit_code)
 
@@ -219,10 +268,22 @@ def ingest(
         bool, typer.Option("--refresh", help="Re-fetch videos the library already holds instead of skipping.")
     ] = False,
     quiet: QuietOpt = False,
+    progress: ProgressOpt = ProgressMode.auto,
     as_json: JsonOpt = False,
     library: LibraryOpt = None,
     store: StoreOpt = None,
     embedder: EmbedderOpt = None,
+    ray: Annotated[
+        str | None,
+        typer.Option(
+            "--ray",
+            metavar="ADDRESS",
+            help="Transcribe and embed on a Ray cluster: auto (the one `ray start` runs here), local (start "
+            "one in this process) or HOST:PORT of its head (else $ATLAS_RAY_ADDRESS). Needs "
+            "atlas-search[cluster].",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Add YouTube videos, playlists, channels, media files and transcripts. Unchanged content is skipped."""
     if (title or video_id) and len(targets) > 1:
@@ -242,18 +303,43 @@ def ingest(
         refresh=refresh,
     )
     check_options(options)  # before the library is created or a folder walked
-    with open_library(library, embedder, create=True, store=store) as lib:
-        report = with_progress(
-            lambda observer: lib.ingest(targets, options, observer=observer),
-            lambda: sum(1 for _ in expand_targets(targets, all_sources())),  # folders count their files
-            quiet=quiet,
-            as_json=as_json,
-        )
+    ray_address = resolve_ray_address(ray)
+    if ray_address is not None:
+        require("ray", extra="cluster", purpose="atlas ingest --ray")  # one line, before any work
+    report: IngestReport | None = None
+    try:
+        with open_library(library, embedder, create=True, store=store) as lib:
+            report = with_progress(
+                lambda observer: _ingest(lib, targets, options, observer, ray_address),
+                lambda: sum(1 for _ in expand_targets(targets, all_sources())),  # folders count their files
+                quiet=quiet,
+                as_json=as_json,
+                progress=progress,
+            )
+    except DiskFullError as exc:
+        if report is None:
+            raise
+        report.stopped = report.stopped or exc  # the vector sidecar could not be saved at close
     if as_json:
         sys.stdout.write(json.dumps([asdict(o) for o in report.outcomes]) + "\n")
     elif not quiet:
         _summary(report)
-    exit_if_failed(report.failed)
+    print_warnings(report.outcomes)
+    exit_if_failed(report.failed, report.stopped)
+
+
+def _ingest(
+    lib: Library,
+    targets: list[str],
+    options: SourceOptions,
+    observer: IngestObserver | None,
+    ray_address: str | None,
+) -> IngestReport:
+    if ray_address is None:
+        return lib.ingest(targets, options, observer=observer)
+    from atlas.cluster import ingest_on_ray
+
+    return ingest_on_ray(lib, targets, options, observer, address=ray_address)
 
 
 def _summary(report: IngestReport) -> None:

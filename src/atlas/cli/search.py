@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from dataclasses import replace
 from typing import Annotated
 
 import typer
@@ -40,6 +41,10 @@ def search(
     channel: ChannelOpt = None,
     after: AfterOpt = None,
     before: BeforeOpt = None,
+    speaker: Annotated[
+        str | None,
+        typer.Option("--speaker", help="Only moments said by this speaker (exact name, any case)."),
+    ] = None,
     mode: Annotated[Mode, typer.Option("--mode", help="hybrid, keyword or vector.")] = "hybrid",
     as_json: JsonOpt = False,
     library: LibraryOpt = None,
@@ -47,7 +52,9 @@ def search(
     embedder: EmbedderOpt = None,
 ) -> None:
     """Search the library for a moment, by meaning and by keywords."""
-    filters = search_filters(video, channel, after, before)
+    filters = replace(
+        search_filters(video, channel, after, before), speaker=" ".join((speaker or "").split()) or None
+    )
     queries = [line.strip() for line in sys.stdin if line.strip()] if query == "-" else [query]
     with open_library(library, embedder, store=store) as lib:
         require_videos(lib, filters)
@@ -88,6 +95,9 @@ def _print_table(query: str, hits: list[Hit]) -> None:
     table.add_column("link", ratio=3, overflow="fold")
     for rank, hit in enumerate(hits, start=1):
         moment = format_moment(hit.moment) if hit.video.timed else "untimed"
-        row = (as_text(hit.video.title), moment, _highlight(hit.snippet, hit.matched_terms), as_text(hit.url))
+        snippet = _highlight(hit.snippet, hit.matched_terms)
+        if hit.speaker:  # who says it, set apart from the words (it is not part of the transcript text)
+            snippet = Text.assemble((f"{hit.speaker}: ", "bold cyan"), snippet)
+        row = (as_text(hit.video.title), moment, snippet, as_text(hit.url))
         table.add_row(str(rank), *row)
     out.print(table)

@@ -12,7 +12,15 @@ from rich.table import Table
 
 from atlas.cli.app import app
 from atlas.cli.common import EmbedderOpt, JsonOpt, LibraryOpt, StoreOpt, open_library, out
-from atlas.cli.ingest import AsrOpt, BeamOpt, ForceAsrOpt, QuietOpt, exit_if_failed, with_progress
+from atlas.cli.ingest import (
+    AsrOpt,
+    BeamOpt,
+    ForceAsrOpt,
+    QuietOpt,
+    exit_if_failed,
+    print_warnings,
+    with_progress,
+)
 from atlas.cli.terminal import shown
 from atlas.library import IngestReport, Status
 from atlas.sources.base import SourceOptions
@@ -68,7 +76,9 @@ def update(
     elif not quiet:
         for follow, report in results:
             out.print(shown(f"{follow.title or follow.url}: {_counts(report)}"))
-    exit_if_failed(o for _, report in results for o in report.failed)
+    print_warnings(o for _, report in results for o in report.outcomes)
+    stopped = next((report.stopped for _, report in results if report.stopped), None)
+    exit_if_failed((o for _, report in results for o in report.failed), stopped)
 
 
 def _counts(report: IngestReport) -> str:

@@ -105,7 +105,10 @@ class OnnxEmbedder(Embedder):
         tokenizers: Any = require("tokenizers", extra="embed", purpose="Semantic search")
         options = ort.SessionOptions()
         if threads:
-            options.intra_op_num_threads = threads
+            options.intra_op_num_threads = threads  # else ONNX Runtime's default: one per physical core
+        # One graph run at a time, every node on the intra-op pool; all fusions (attention, GELU, layer norm).
+        options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         try:
             self._session = ort.InferenceSession(str(graph), options, providers=["CPUExecutionProvider"])
         except Exception as exc:  # onnxruntime raises its own untyped errors for unreadable graphs
@@ -121,10 +124,16 @@ class OnnxEmbedder(Embedder):
         self._tokenizer.enable_padding(
             pad_id=padding.get("pad_id", 0), pad_token=padding.get("pad_token", "[PAD]")
         )
+        # The same tokenizer without padding measures each text, so batches are cut by token count.
+        self._counter = tokenizers.Tokenizer.from_str(self._tokenizer.to_str())
+        self._counter.no_padding()
         self._wants_types = "token_type_ids" in {i.name for i in self._session.get_inputs()}
         self.id = embedder_id
         self.dim = int(self._session.get_outputs()[0].shape[-1])
         self.batch_size = 32
+
+    def _lengths(self, texts: Sequence[str]) -> list[int]:
+        return [len(e.ids) for e in self._counter.encode_batch(list(texts), add_special_tokens=False)]
 
     def _encode(self, texts: Sequence[str], kind: Kind) -> Matrix:
         encodings = self._tokenizer.encode_batch(list(texts))

@@ -28,7 +28,10 @@ if TYPE_CHECKING:
     from atlas.library import IngestReport
 
 FORMAT = "atlas-library"
-FORMAT_VERSION = 1
+# Version 2 added ``speaker`` to segments and sentences: an older Atlas refuses it by its version instead of
+# failing on an unknown key. Version 1 files (no speakers) still import.
+FORMAT_VERSION = 2
+READS_VERSIONS = (1, 2)
 
 
 def encode_vectors(vectors: Vectors) -> str:
@@ -69,10 +72,12 @@ def record_from_json(obj: dict[str, Any], dim: int) -> VideoRecord:
             start=s.get("start"),
             end=s.get("end"),
             words=tuple(Word(w["text"], w.get("start"), w.get("end")) for w in s.get("words", [])),
+            speaker=_speaker(s.get("speaker")),
         )
         for s in t["segments"]
     )
-    sentences = tuple(Sentence(**s) for s in obj["sentences"])
+    # Exports written before speakers were kept have no "speaker" keys: those sentences have none.
+    sentences = tuple(Sentence(**{**s, "speaker": _speaker(s.get("speaker"))}) for s in obj["sentences"])
     windows = tuple(Window(**w) for w in obj["windows"])
     return VideoRecord(
         video=video,
@@ -82,6 +87,12 @@ def record_from_json(obj: dict[str, Any], dim: int) -> VideoRecord:
         sentence_vectors=decode_vectors(obj["sentence_vectors"], len(sentences), dim),
         window_vectors=decode_vectors(obj["window_vectors"], len(windows), dim),
     )
+
+
+def _speaker(value: Any) -> str | None:
+    if value is None or isinstance(value, str):
+        return value or None
+    raise TypeError(f"a speaker must be a string or null, got {value!r}")
 
 
 def export_library(index: Index, path: Path) -> int:
@@ -139,10 +150,10 @@ def _header_identity(path: Path, number: int, obj: dict[str, Any]) -> IndexIdent
         raise UserInputError(
             f"{path}: line 1 is not an Atlas export header", hint="export a library with atlas export"
         )
-    if obj.get("format_version") != FORMAT_VERSION:
+    if obj.get("format_version") not in READS_VERSIONS:
         raise UserInputError(
             f"{path}: export format version {obj.get('format_version')} is not supported (this Atlas reads "
-            f"{FORMAT_VERSION})",
+            f"{' and '.join(map(str, READS_VERSIONS))})",
             hint="import it with the Atlas version that wrote it",
         )
     raw = obj.get("identity")

@@ -19,15 +19,19 @@ product rather than usearch's ``cos`` because an all-zero vector (an empty text)
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import json
 import os
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+
+from atlas.errors import as_disk_full
 
 # isort: off
 from atlas.index import _native_order  # noqa: F401  (must run before usearch is imported; see there)
@@ -122,36 +126,51 @@ class AnnIndex:
                 stale.unlink(missing_ok=True)
             current = _read_pointer(directory)
             if current and current.get("library") == library and int(current.get("gen", -1)) >= self.gen:
+                _remove_old_vectors(directory, str(current.get("file", "")))  # a saver killed before it did
                 self.dirty = False
                 return False
             name = f"vectors.{self.gen}.usearch"
             tmp = directory / f".{name}.{os.getpid()}.tmp"
-            self._index.save(str(tmp))
-            _fsync(tmp)
-            os.replace(tmp, directory / name)
-            pointer = {
-                "format": FORMAT,
-                "file": name,
-                "gen": self.gen,
-                "library": library,
-                "dim": self.dim,
-                "dtype": self.dtype,
-                "count": len(self._index),
-            }
             tmp_pointer = directory / f".{POINTER}.{os.getpid()}.tmp"
-            tmp_pointer.write_text(json.dumps(pointer), encoding="utf-8")
-            _fsync(tmp_pointer)
-            os.replace(tmp_pointer, directory / POINTER)
-            for old in directory.glob("vectors.*.usearch"):
-                if old.name != name:
-                    old.unlink(missing_ok=True)
+            try:
+                self._write(tmp, directory / name, tmp_pointer, library)
+            except (OSError, RuntimeError) as exc:
+                tmp.unlink(missing_ok=True)  # no half-written file left to fill the disk further
+                tmp_pointer.unlink(missing_ok=True)
+                cause = exc if isinstance(exc, OSError) else _no_space(directory, exc)
+                full = None if cause is None else as_disk_full(cause, directory)
+                if full is None:
+                    raise
+                raise full from exc
+            _remove_old_vectors(directory, name)
         self.dirty = False
         return True
 
+    def _write(self, tmp: Path, final: Path, tmp_pointer: Path, library: str) -> None:
+        """The vector file, then the pointer to it: each to a temp name, fsynced, renamed over."""
+        self._index.save(str(tmp))
+        _fsync(tmp)
+        os.replace(tmp, final)
+        pointer = {
+            "format": FORMAT,
+            "file": final.name,
+            "gen": self.gen,
+            "library": library,
+            "dim": self.dim,
+            "dtype": self.dtype,
+            "count": len(self._index),
+        }
+        tmp_pointer.write_text(json.dumps(pointer), encoding="utf-8")
+        _fsync(tmp_pointer)
+        os.replace(tmp_pointer, final.parent / POINTER)
+
     @classmethod
-    def load(cls, directory: Path, *, library: str, dim: int, dtype: str = "f16") -> AnnIndex | None:
-        """The saved sidecar, or None when there is none usable (the caller rebuilds)."""
-        with _locked(directory, fcntl.LOCK_SH):
+    def load(
+        cls, directory: Path, *, library: str, dim: int, dtype: str = "f16", lock: bool = True
+    ) -> AnnIndex | None:
+        """The saved sidecar, or None when there is none usable (the caller rebuilds). ``lock=False`` for a
+        read-only library: nobody may save there, and opening the lock file would create it."""
+        with _locked(directory, fcntl.LOCK_SH) if lock else contextlib.nullcontext():
             pointer = _read_pointer(directory)
             if not pointer or pointer.get("format") != FORMAT or pointer.get("library") != library:
                 return None
@@ -167,7 +186,12 @@ class AnnIndex:
                 return None
         if index.ndim != dim or len(index) != pointer.get("count"):
             return None
-        return cls(dim, dtype, _index=index, gen=int(pointer["gen"]))
+        loaded = cls(dim, dtype, _index=index, gen=int(pointer["gen"]))
+        # Another vector file beside the pointer's: a saver was killed between renaming the new pointer in
+        # and deleting the old file. Dirty, so that the next flush's save (which writes nothing when the saved
+        # sidecar is as new) deletes it: a whole stale copy of the index must not stay on disk for ever.
+        loaded.dirty = any(old.name != path.name for old in directory.glob("vectors.*.usearch"))
+        return loaded
 
     @staticmethod
     def discard(directory: Path) -> None:
@@ -176,6 +200,14 @@ class AnnIndex:
             (directory / POINTER).unlink(missing_ok=True)
             for old in directory.glob("vectors.*.usearch"):
                 old.unlink(missing_ok=True)
+
+
+def _no_space(directory: Path, exc: RuntimeError) -> OSError | None:
+    """usearch reports a failed write as RuntimeError("Failed to serialize ..."), without the cause: an
+    almost empty disk is the cause we can name."""
+    if "serialize" in str(exc) and shutil.disk_usage(directory).free < 1 << 20:
+        return OSError(errno.ENOSPC, str(exc))
+    return None
 
 
 def _read_pointer(directory: Path) -> dict[str, Any] | None:
@@ -194,6 +226,15 @@ def _locked(directory: Path, mode: int) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
+def _remove_old_vectors(directory: Path, current: str) -> None:
+    """Delete every vector file but the one the pointer names (call with the lock held)."""
+    if not current:
+        return
+    for old in directory.glob("vectors.*.usearch"):
+        if old.name != current:
+            old.unlink(missing_ok=True)
 
 
 def _fsync(path: Path) -> None:

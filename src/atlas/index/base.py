@@ -58,6 +58,8 @@ class StoredWindow:
 class Index(Protocol):
     """A library's store. Keys are integers that stay stable until the window's video is replaced."""
 
+    read_only: bool  # opened for reading only (a backup, a read-only mount): every write fails up front
+
     def identity(self) -> IndexIdentity | None:
         """None for a new, empty library that no embedder has claimed yet."""
         ...
@@ -124,5 +126,7 @@ def segments_to_json(segments: Sequence[Segment]) -> list[dict[str, Any]]:
         item: dict[str, Any] = {"start": s.start, "end": s.end, "text": s.text}
         if s.words:
             item["words"] = [{"text": w.text, "start": w.start, "end": w.end} for w in s.words]
+        if s.speaker is not None:
+            item["speaker"] = s.speaker
         out.append(item)
     return out

@@ -43,6 +43,7 @@ from atlas.index.postgres_schema import (
     set_meta,
 )
 from atlas.index.sqlite_rows import (
+    SENTENCE_COLUMNS,
     SENTENCE_DTYPE,
     VIDEO_COLUMNS,
     RecordRows,
@@ -98,6 +99,8 @@ class PostgresIndex:
             raise
 
     # -- connections and transactions ------------------------------------------------------------------------
+
+    read_only = False  # a database user without write grants fails at its first write instead
 
     def _conn(self) -> Conn:
         if self._closed:
@@ -191,13 +194,13 @@ class PostgresIndex:
         ).fetchone()[0]
         with conn.cursor() as cur:
             cur.executemany(
-                'INSERT INTO segments (video_pk, idx, start, "end", text, words)'
-                " VALUES (%s, %s, %s, %s, %s, %s)",
+                'INSERT INTO segments (video_pk, idx, start, "end", text, words, speaker)'
+                " VALUES (%s, %s, %s, %s, %s, %s, %s)",
                 [(pk, *row) for row in rows.segments],
             )
             cur.executemany(
-                'INSERT INTO sentences (video_pk, idx, start, "end", text, position, vector)'
-                " VALUES (%s, %s, %s, %s, %s, %s, %s)",
+                'INSERT INTO sentences (video_pk, idx, start, "end", text, position, vector, speaker)'
+                " VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
                 [(pk, *row) for row in rows.sentences],
             )
             cur.executemany(
@@ -292,12 +295,12 @@ class PostgresIndex:
         segments = tuple(
             segment_from_row(*r)
             for r in conn.execute(
-                'SELECT text, start, "end", words FROM segments WHERE video_pk = %s ORDER BY idx', (pk,)
+                'SELECT text, start, "end", words, speaker FROM segments WHERE video_pk = %s ORDER BY idx',
+                (pk,),
             )
         )
         sent_rows = conn.execute(
-            'SELECT idx, text, start, "end", position, vector FROM sentences'
-            " WHERE video_pk = %s ORDER BY idx",
+            f"SELECT {SENTENCE_COLUMNS}, vector FROM sentences WHERE video_pk = %s ORDER BY idx",
             (pk,),
         ).fetchall()
         with conn.cursor(binary=True) as cur:
@@ -316,7 +319,7 @@ class PostgresIndex:
             transcript=Transcript(segments=segments, origin=row[-2], language=row[-1]),
             sentences=tuple(sentence_from_row(r) for r in sent_rows),
             windows=tuple(window_from_row(r) for r in win_rows),
-            sentence_vectors=from_blobs([bytes(r[5]) for r in sent_rows], SENTENCE_DTYPE, dim),
+            sentence_vectors=from_blobs([bytes(r[6]) for r in sent_rows], SENTENCE_DTYPE, dim),
             window_vectors=window_vectors,
         )
 
@@ -370,12 +373,12 @@ class PostgresIndex:
             if row is None:
                 raise self._missing(video_id)
             rows = conn.execute(
-                'SELECT idx, text, start, "end", position, vector FROM sentences'
+                f"SELECT {SENTENCE_COLUMNS}, vector FROM sentences"
                 " WHERE video_pk = %s AND idx BETWEEN %s AND %s ORDER BY idx",
                 (row[0], first, last),
             ).fetchall()
             dim = self._dim(conn)
-        vectors = from_blobs([bytes(r[5]) for r in rows], SENTENCE_DTYPE, dim)
+        vectors = from_blobs([bytes(r[6]) for r in rows], SENTENCE_DTYPE, dim)
         return [sentence_from_row(r) for r in rows], vectors
 
     def _dim(self, conn: Conn) -> int:
@@ -406,7 +409,7 @@ class PostgresIndex:
                 if k > search.MAX_EF_SEARCH or small:
                     return search.exact(conn, query, k, where, params)
                 return search.hnsw(conn, query, k, where, params, search.ef_for(k))
-            matching = search.matching_windows(conn, where, params)
+            matching = search.matching_windows(conn, filters)
             if matching == 0:
                 return []
             if self.exact_limit is not None:

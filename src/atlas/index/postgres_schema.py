@@ -3,15 +3,16 @@
 Everything lives in one PostgreSQL schema (``atlas`` unless told otherwise), so a database can hold other
 applications' tables beside it. pgvector must be installable in the database (``CREATE EXTENSION vector``).
 
-Layout (``PG_SCHEMA_VERSION`` 1):
+Layout (``PG_SCHEMA_VERSION`` 2):
 
     meta       key/value: schema_version, library_id, identity (JSON)
     stats      one row: how many windows the library holds and how many tokens they hold (BM25's N and
                average length), kept in the same transaction as the rows
     videos     one row per video; ``pk`` is internal (GENERATED ALWAYS AS IDENTITY), ``video_id`` the public
                id (UNIQUE: two writers can never both insert the same video); ``n_windows`` for filters
-    segments   the transcript (words as compact JSON)
-    sentences  text + times + float16 vector (bytea, little-endian: as in the SQLite store)
+    segments   the transcript (words as compact JSON), ``speaker`` where the transcript names one (v2)
+    sentences  text + times + float16 vector (bytea, little-endian: as in the SQLite store); ``speaker``
+               (v2, indexed on lower(speaker)) for the speaker filter and the hit's speaker
     windows    the searchable unit; ``id`` is the key handed to callers (an identity: never reused);
                ``embedding`` is a pgvector ``vector(dim)`` under an HNSW index (cosine); ``tsv`` the window's
                tsvector under a GIN index and ``n_tokens`` its length, both set by a trigger
@@ -37,7 +38,7 @@ from atlas.errors import DependencyMissingError, LibraryCorruptError, LibraryMis
 from atlas.index.base import IndexIdentity
 from atlas.index.sqlite_schema import identity_from_json
 
-PG_SCHEMA_VERSION = 1
+PG_SCHEMA_VERSION = 2
 DEFAULT_SCHEMA = "atlas"
 TS_CONFIG = "atlas_english"
 _SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
@@ -129,8 +130,16 @@ END $$;
 CREATE TRIGGER windows_bu BEFORE UPDATE ON {s}.windows FOR EACH ROW EXECUTE FUNCTION {s}.windows_immutable();
 """
 
-# MIGRATIONS[n] takes version n-1 to n; index 0 is unused. A version 2 appends its statements here.
-MIGRATIONS: list[str] = ["", _V1]
+# Speakers (where a transcript names them): per segment for export, per sentence for hits and the filter.
+# Rows from before version 2 keep NULL: no speaker named.
+_V2 = """
+ALTER TABLE {s}.segments ADD COLUMN speaker text;
+ALTER TABLE {s}.sentences ADD COLUMN speaker text;
+CREATE INDEX sentences_speaker ON {s}.sentences (lower(speaker)) WHERE speaker IS NOT NULL;
+"""
+
+# MIGRATIONS[n] takes version n-1 to n; index 0 is unused.
+MIGRATIONS: list[str] = ["", _V1, _V2]
 assert len(MIGRATIONS) == PG_SCHEMA_VERSION + 1
 
 

@@ -1,4 +1,5 @@
-"""Keyword (BM25) and vector search over the PostgreSQL store. Filters are SQL over ``videos v``.
+"""Keyword (BM25) and vector search over the PostgreSQL store. Filters are SQL over ``windows w``: the
+video filters as a subquery over ``videos v``, the speaker filter as the windows holding one of its sentences.
 
 Keyword search. ``ts_rank`` is not BM25 (no inverse document frequency), so the store keeps its own
 statistics (``terms``: windows per lexeme; ``stats``: windows and tokens) in the same transactions as the rows
@@ -46,7 +47,25 @@ EXACT_BELOW = sqlite_search.EXACT_BELOW
 MIN_EF_SEARCH = 100  # pgvector's default is 40; see ``ef_for``
 
 
+# Windows holding a sentence by the speaker (found through the ``sentences_speaker`` index on lower(speaker)).
+_SPEAKER = (
+    "w.id IN (SELECT sw.id FROM sentences s JOIN windows sw ON sw.video_pk = s.video_pk"
+    " AND s.idx BETWEEN sw.first_sentence AND sw.last_sentence"
+    " WHERE lower(s.speaker) = lower(%s) AND s.speaker IS NOT NULL)"
+)
+
+
 def filter_sql(filters: SearchFilters) -> tuple[str, list[Any]]:
+    """A WHERE fragment over ``windows w`` (empty when no filter): the video filters, then the speaker."""
+    where, params = _video_sql(filters)
+    clauses = [f"w.video_pk IN (SELECT v.pk FROM videos v WHERE {where})"] if where else []
+    if filters.speaker:
+        clauses.append(_SPEAKER)
+        params.append(filters.speaker.replace("\x00", ""))  # PostgreSQL text cannot hold NUL
+    return " AND ".join(clauses), params
+
+
+def _video_sql(filters: SearchFilters) -> tuple[str, list[Any]]:
     """A WHERE fragment over ``videos v`` (empty when no filter); lists go in as array parameters."""
     clauses: list[str] = []
     params: list[Any] = []
@@ -69,7 +88,7 @@ def filter_sql(filters: SearchFilters) -> tuple[str, list[Any]]:
 
 
 def _in_filter(where: str) -> str:
-    return f" AND w.video_pk IN (SELECT v.pk FROM videos v WHERE {where})" if where else ""
+    return f" AND {where}" if where else ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,12 +226,14 @@ def exact(conn: Conn, query: Vectors, k: int, where: str, params: list[Any]) -> 
     return rescore(query, rows, k)
 
 
-def matching_windows(conn: Conn, where: str, params: list[Any]) -> int:
-    return int(
-        conn.execute(f"SELECT coalesce(sum(v.n_windows), 0) FROM videos v WHERE {where}", params).fetchone()[
-            0
-        ]
-    )
+def matching_windows(conn: Conn, filters: SearchFilters) -> int:
+    """How many windows a filter keeps: from the small videos table, unless it names a speaker."""
+    if filters.speaker:
+        where, params = filter_sql(filters)
+        return int(conn.execute(f"SELECT count(*) FROM windows w WHERE {where}", params).fetchone()[0])
+    where, params = _video_sql(filters)
+    sql = f"SELECT coalesce(sum(v.n_windows), 0) FROM videos v WHERE {where or 'true'}"
+    return int(conn.execute(sql, params).fetchone()[0])
 
 
 def ef_for(k: int, share: float = 1.0) -> int:

@@ -25,12 +25,21 @@ from pathlib import Path
 
 import numpy as np
 
-from atlas.errors import AtlasError, LibraryCorruptError, LibraryMismatchError, NotFoundError
+from atlas.errors import (
+    AtlasError,
+    DiskFullError,
+    LibraryCorruptError,
+    LibraryMismatchError,
+    NotFoundError,
+    as_disk_full,
+)
 from atlas.index import sqlite_search, sqlite_sidecar
 from atlas.index.ann import AnnIndex
 from atlas.index.base import Candidate, IndexIdentity, StoredWindow, Vectors, VideoRecord
 from atlas.index.sqlite_ranges import Ranges, total_windows
+from atlas.index.sqlite_readonly import is_read_only, read_only_error
 from atlas.index.sqlite_rows import (
+    SENTENCE_COLUMNS,
     SENTENCE_DTYPE,
     VIDEO_COLUMNS,
     WINDOW_DTYPE,
@@ -82,6 +91,8 @@ class SqliteIndex:
         self.directory = directory
         self.db_path = directory / DB_NAME
         self.exact_limit = exact_limit
+        # A backup or a read-only mount: reads work, every write fails first (sqlite_readonly).
+        self.read_only = is_read_only(directory, self.db_path)
         self._ann_dtype = ann_dtype
         self._local = threading.local()
         self._conns: list[sqlite3.Connection] = []
@@ -105,7 +116,7 @@ class SqliteIndex:
             raise AtlasError(f"the library at {self.directory} is closed")
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is None:
-            conn = connect(self.db_path)
+            conn = connect(self.db_path, read_only=self.read_only)
             self._local.conn = conn
             with self._conns_lock:
                 self._conns.append(conn)
@@ -125,23 +136,39 @@ class SqliteIndex:
             conn.execute("COMMIT")
 
     @contextlib.contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
+    def _write(self, action: str = "cannot change it") -> Iterator[sqlite3.Connection]:
+        if self.read_only:
+            raise read_only_error(self.directory, action)
         conn = self._conn()
-        conn.execute("BEGIN IMMEDIATE")  # take the write lock now: no deadlock on a read->write upgrade
         try:
-            yield conn
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")
+            conn.execute("BEGIN IMMEDIATE")  # take the write lock now: no deadlock on a read->write upgrade
+            try:
+                yield conn
+            except BaseException:
+                # SQLite may have rolled back already (it does on SQLITE_FULL): a second ROLLBACK would
+                # replace the real error with "no transaction is active".
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+        except sqlite3.OperationalError as exc:
+            full = as_disk_full(exc, self.directory)
+            if full is None:
+                raise
+            raise full from exc
 
     # -- identity --------------------------------------------------------------------------------------------
 
     def identity(self) -> IndexIdentity | None:
         return read_identity(self._conn())
 
+    def generation(self) -> int:
+        """The write counter: every committed write, by this process or another, moves it (search caches
+        are keyed by it)."""
+        return generation(self._conn())
+
     def claim(self, identity: IndexIdentity) -> None:
-        with self._write() as conn:
+        with self._write("cannot add videos to it") as conn:
             current = read_identity(conn)
             if current == identity:
                 return
@@ -166,7 +193,7 @@ class SqliteIndex:
         rows = RecordRows.prepare(record, dim)  # validates: bad input fails before the transaction
         self._wrote = True
         try:
-            with self._write() as conn:
+            with self._write("cannot add videos to it") as conn:
                 if self._require_identity(conn).dim != dim:  # re-claimed by another process meanwhile
                     raise LibraryMismatchError(f"the library at {self.directory} changed embedder meanwhile")
                 gen = bump_generation(conn)  # first: the delete trigger logs removed ids with this generation
@@ -177,8 +204,8 @@ class SqliteIndex:
             raise ValueError(f"video {record.video.video_id!r}: inconsistent record ({exc})") from exc
 
     def remove_video(self, video_id: str) -> bool:
-        self._wrote = True
-        with self._write() as conn:
+        with self._write("cannot delete videos from it") as conn:
+            self._wrote = True
             if conn.execute("SELECT 1 FROM videos WHERE video_id = ?", (video_id,)).fetchone() is None:
                 return False
             bump_generation(conn)
@@ -220,7 +247,7 @@ class SqliteIndex:
     def iter_records(self) -> Iterator[VideoRecord]:
         """Every video, in insertion order, from one snapshot (a private connection: an export runs long and
         must not see, or block, writes made meanwhile)."""
-        conn = connect(self.db_path)
+        conn = connect(self.db_path, read_only=self.read_only)
         try:
             conn.execute("BEGIN")
             dim = self._dim(conn)
@@ -263,12 +290,12 @@ class SqliteIndex:
                     f"no video {video_id!r} in the library at {self.directory}", hint=_SEE_IDS
                 )
             rows = conn.execute(
-                'SELECT idx, text, start, "end", position, vector FROM sentences'
+                f"SELECT {SENTENCE_COLUMNS}, vector FROM sentences"
                 " WHERE video_pk = ? AND idx BETWEEN ? AND ? ORDER BY idx",
                 (row[0], first, last),
             ).fetchall()
             dim = self._dim(conn)
-        return [sentence_from_row(r) for r in rows], from_blobs([r[5] for r in rows], SENTENCE_DTYPE, dim)
+        return [sentence_from_row(r) for r in rows], from_blobs([r[6] for r in rows], SENTENCE_DTYPE, dim)
 
     def _dim(self, conn: sqlite3.Connection) -> int:
         identity = read_identity(conn)
@@ -284,7 +311,7 @@ class SqliteIndex:
             match = keyword_match(conn, terms)
             if match is None:
                 return []
-            rows = sqlite_search.keyword(conn, match, k, where, params)
+            rows = sqlite_search.keyword(conn, match, k, where, params, filters.speaker)
         # bm25() is lower-is-better (negative): negate it.
         return [Candidate(key=int(key), score=-float(score)) for key, score in rows]
 
@@ -297,15 +324,15 @@ class SqliteIndex:
             return []
         where, params = filter_sql(filters)
         ranges = None
-        if not where:
+        if not where and not filters.speaker:
             with self._read() as conn:
                 everything = total_windows(conn)
                 limit = sqlite_search.EXACT_BELOW if self.exact_limit is None else self.exact_limit
                 if 0 < everything <= limit:
                     return sqlite_search.exact(conn, query, Ranges.select(conn, "1", []), k)
-        if where:
+        if where or filters.speaker:
             with self._read() as conn:
-                ranges = Ranges.select(conn, where, params)
+                ranges = Ranges.select(conn, where, params, filters.speaker)
                 if self.exact_limit is not None:
                     go_exact = ranges.windows <= self.exact_limit
                 else:
@@ -329,11 +356,15 @@ class SqliteIndex:
         if self._ann is not None and generation(self._conn()) == self._ann.gen:
             return self._ann  # the common case: one primary-key read
         with self._read() as conn:  # one snapshot: the generation and its delta agree
-            self._ann = sqlite_sidecar.sync(conn, self._ann, self.directory, self._library, self._ann_dtype)
+            self._ann = sqlite_sidecar.sync(
+                conn, self._ann, self.directory, self._library, self._ann_dtype, read_only=self.read_only
+            )
         return self._ann
 
     def flush(self) -> None:
         """Catch the sidecar up and save it, then drop the removal log it covers."""
+        if self.read_only:
+            return  # a sidecar rebuilt in memory stays there
         with self._ann_lock:
             ann = self._sync_ann()
             if ann is None or not ann.dirty:
@@ -345,8 +376,8 @@ class SqliteIndex:
                     conn.execute("DELETE FROM removed_windows WHERE gen <= ?", (ann.gen,))
                     floor = max(ann.gen, int(get_meta(conn, "removed_floor") or 0))
                     set_meta(conn, "removed_floor", str(floor))
-            except sqlite3.OperationalError:
-                pass  # busy: pruning is housekeeping, the next flush does it
+            except (sqlite3.OperationalError, DiskFullError):
+                pass  # busy or full: pruning is housekeeping, the next flush does it
 
     def close(self) -> None:
         if self._closed:

@@ -27,13 +27,36 @@ class Ranges:
     ends: npt.NDArray[np.int64]  # inclusive
 
     @classmethod
-    def select(cls, conn: sqlite3.Connection, where: str, params: list[Any]) -> Ranges:
-        """The id runs of the windows of the videos matching ``where`` (over ``videos v``), merged."""
+    def select(
+        cls, conn: sqlite3.Connection, where: str, params: list[Any], speaker: str | None = None
+    ) -> Ranges:
+        """The id runs of the windows of the videos matching ``where`` (over ``videos v``), merged; with a
+        ``speaker``, only the windows holding one of their sentences."""
+        if speaker:
+            return cls._speaker(conn, where or "1", params, speaker)
         rows = conn.execute(
             f"SELECT v.first_window, v.n_windows FROM videos v WHERE ({where}) AND v.n_windows > 0"
             " ORDER BY v.first_window",
             params,
         ).fetchall()
+        return cls._merged(rows)
+
+    @classmethod
+    def _speaker(cls, conn: sqlite3.Connection, where: str, params: list[Any], speaker: str) -> Ranges:
+        """Windows holding a sentence by ``speaker`` (case-insensitive), found through the sentences'
+        speaker index. A speaker's turns are runs of sentences, so their windows are mostly runs of ids."""
+        rows = conn.execute(
+            "SELECT DISTINCT w.id, 1 FROM sentences s JOIN videos v ON v.pk = s.video_pk"
+            " JOIN windows w ON w.video_pk = s.video_pk"
+            " AND s.idx BETWEEN w.first_sentence AND w.last_sentence"
+            f" WHERE s.speaker = ? COLLATE NOCASE AND s.speaker IS NOT NULL AND ({where}) ORDER BY w.id",
+            [speaker, *params],
+        ).fetchall()
+        return cls._merged(rows)
+
+    @classmethod
+    def _merged(cls, rows: list[tuple[int, int]]) -> Ranges:
+        """``(first id, count)`` runs in id order, adjacent ones merged."""
         starts: list[int] = []
         ends: list[int] = []
         for first, n in rows:

@@ -109,14 +109,20 @@ def words_json(words: Sequence[Word]) -> str | None:
     return json.dumps([[w.text, w.start, w.end] for w in words], ensure_ascii=False, separators=(",", ":"))
 
 
-def segment_from_row(text: str, start: float | None, end: float | None, words: str | None) -> Segment:
+def segment_from_row(
+    text: str, start: float | None, end: float | None, words: str | None, speaker: str | None = None
+) -> Segment:
     parsed = tuple(Word(t, s, e) for t, s, e in json.loads(words)) if words else ()
-    return Segment(text=text, start=start, end=end, words=parsed)
+    return Segment(text=text, start=start, end=end, words=parsed, speaker=speaker)
+
+
+# The columns ``sentence_from_row`` reads (then, where selected, the vector).
+SENTENCE_COLUMNS = 'idx, text, start, "end", position, speaker'
 
 
 def sentence_from_row(row: Sequence[Any]) -> Sentence:
-    """A row selected as ``idx, text, start, end, position``."""
-    return Sentence(index=row[0], text=row[1], start=row[2], end=row[3], position=row[4])
+    """A row selected as ``SENTENCE_COLUMNS``."""
+    return Sentence(index=row[0], text=row[1], start=row[2], end=row[3], position=row[4], speaker=row[5])
 
 
 def to_blobs(vectors: Vectors, dtype: np.dtype[Any]) -> list[bytes]:
@@ -190,11 +196,11 @@ def read_record(conn: sqlite3.Connection, pk: int, dim: int) -> VideoRecord:
     segments = tuple(
         segment_from_row(*r)
         for r in conn.execute(
-            'SELECT text, start, "end", words FROM segments WHERE video_pk = ? ORDER BY idx', (pk,)
+            'SELECT text, start, "end", words, speaker FROM segments WHERE video_pk = ? ORDER BY idx', (pk,)
         )
     )
     sent_rows = conn.execute(
-        'SELECT idx, text, start, "end", position, vector FROM sentences WHERE video_pk = ? ORDER BY idx',
+        f"SELECT {SENTENCE_COLUMNS}, vector FROM sentences WHERE video_pk = ? ORDER BY idx",
         (pk,),
     ).fetchall()
     win_rows = conn.execute(
@@ -205,7 +211,7 @@ def read_record(conn: sqlite3.Connection, pk: int, dim: int) -> VideoRecord:
         transcript=Transcript(segments=segments, origin=row[-2], language=row[-1]),
         sentences=tuple(sentence_from_row(r) for r in sent_rows),
         windows=tuple(window_from_row(r) for r in win_rows),
-        sentence_vectors=from_blobs([r[5] for r in sent_rows], SENTENCE_DTYPE, dim),
+        sentence_vectors=from_blobs([r[6] for r in sent_rows], SENTENCE_DTYPE, dim),
         window_vectors=from_blobs([r[6] for r in win_rows], WINDOW_DTYPE, dim),
     )
 
@@ -243,10 +249,11 @@ class RecordRows:
         return cls(
             video=(*video_params(record.video), transcript.origin, transcript.language, time.time()),
             segments=[
-                (i, s.start, s.end, s.text, words_json(s.words)) for i, s in enumerate(transcript.segments)
+                (i, s.start, s.end, s.text, words_json(s.words), s.speaker)
+                for i, s in enumerate(transcript.segments)
             ],
             sentences=[
-                (s.index, s.start, s.end, s.text, s.position, b)
+                (s.index, s.start, s.end, s.text, s.position, b, s.speaker)
                 for s, b in zip(record.sentences, sent_blobs, strict=True)
             ],
             windows=[
@@ -263,12 +270,13 @@ class RecordRows:
             self.video,
         ).fetchone()[0]
         conn.executemany(
-            'INSERT INTO segments (video_pk, idx, start, "end", text, words) VALUES (?, ?, ?, ?, ?, ?)',
+            'INSERT INTO segments (video_pk, idx, start, "end", text, words, speaker)'
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
             [(pk, *row) for row in self.segments],
         )
         conn.executemany(
-            'INSERT INTO sentences (video_pk, idx, start, "end", text, position, vector)'
-            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            'INSERT INTO sentences (video_pk, idx, start, "end", text, position, vector, speaker)'
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             [(pk, *row) for row in self.sentences],
         )
         conn.executemany(

@@ -5,17 +5,19 @@ commits on power loss; FULL costs one fsync per committed video, which is noise 
 embedding that video, so we take the stronger guarantee. Every write is one ``BEGIN IMMEDIATE`` transaction
 (no lock-upgrade deadlock between two writers); readers use WAL snapshots and never see a half-written video.
 
-Layout (``SCHEMA_VERSION`` 1):
+Layout (``STORE_SCHEMA_VERSION`` 2; ``MIGRATIONS`` brings older files up to it when they are opened):
 
     meta             key/value: schema_version, library_id, identity (JSON), generation, removed_floor
     videos           one row per video; ``pk`` is internal, ``video_id`` is the public id. A video's windows
                      are inserted in one transaction, so their ids are the contiguous run
                      ``first_window .. first_window + n_windows - 1``: a filter becomes a few id ranges,
                      which FTS5 and the vector paths test without touching the windows table
-    segments         the transcript (words as compact JSON), to give it back on export. Rowid tables, not
+    segments         the transcript (words as compact JSON, ``speaker`` where the transcript names one;
+                     NULL in libraries from before schema 2), to give it back on export. Rowid tables, not
                      WITHOUT ROWID: rows of ~1 KB would spill to overflow pages there (measured 4x the disk)
     sentences        text + times + float16 vector: only used to pin a hit to its best sentence, where
-                     half precision changes no ranking and halves the bytes
+                     half precision changes no ranking and halves the bytes; ``speaker`` (indexed,
+                     case-insensitively) for the speaker filter and the hit's speaker
     windows          the searchable unit; ``id`` is the key handed to callers (AUTOINCREMENT: an id is never
                      reused, so a key or a sidecar entry can never silently point at another window);
                      float32 vector; ``gen`` = the generation that wrote it (the sidecar catches up by it)
@@ -33,9 +35,22 @@ import uuid
 from pathlib import Path
 
 from atlas.errors import LibraryCorruptError, LibraryMismatchError
-from atlas.index.base import SCHEMA_VERSION, IndexIdentity
+from atlas.index.base import IndexIdentity
 
 DB_NAME = "atlas.db"
+
+# The layout of the library file. Not ``IndexIdentity.schema_version``: that says how windows were built, and
+# a migration that only adds columns leaves them as they were (so old libraries keep their identity).
+STORE_SCHEMA_VERSION = 2
+
+# MIGRATIONS[n] takes a version n-1 file to version n. Old rows keep NULL: no speaker named.
+MIGRATIONS: dict[int, tuple[str, ...]] = {
+    2: (
+        "ALTER TABLE segments ADD COLUMN speaker TEXT",
+        "ALTER TABLE sentences ADD COLUMN speaker TEXT",
+        "CREATE INDEX sentences_speaker ON sentences (speaker COLLATE NOCASE) WHERE speaker IS NOT NULL",
+    ),
+}
 
 _DDL = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
@@ -71,6 +86,7 @@ CREATE TABLE segments (
     "end" REAL,
     text TEXT NOT NULL,
     words TEXT,
+    speaker TEXT,
     UNIQUE (video_pk, idx)
 );
 
@@ -82,8 +98,10 @@ CREATE TABLE sentences (
     text TEXT NOT NULL,
     position INTEGER NOT NULL,
     vector BLOB NOT NULL,
+    speaker TEXT,
     UNIQUE (video_pk, idx)
 );
+CREATE INDEX sentences_speaker ON sentences (speaker COLLATE NOCASE) WHERE speaker IS NOT NULL;
 
 CREATE TABLE windows (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -124,15 +142,21 @@ END;
 """
 
 
-def connect(db_path: Path) -> sqlite3.Connection:
-    """One connection with Atlas's settings. ``isolation_level=None``: we issue BEGIN/COMMIT ourselves."""
-    conn = sqlite3.connect(db_path, isolation_level=None, check_same_thread=False, timeout=30.0)
+def connect(db_path: Path, *, read_only: bool = False) -> sqlite3.Connection:
+    """One connection with Atlas's settings. ``isolation_level=None``: we issue BEGIN/COMMIT ourselves.
+    ``read_only``: opened through ``sqlite_readonly.uri`` (no write, no file created beside the database)."""
+    from atlas.index.sqlite_readonly import uri
+
+    target = uri(db_path) if read_only else str(db_path)
+    conn = sqlite3.connect(target, isolation_level=None, check_same_thread=False, timeout=30.0, uri=read_only)
     try:
         conn.execute("PRAGMA busy_timeout = 30000")
         conn.execute("PRAGMA foreign_keys = ON")
         conn.execute("PRAGMA synchronous = FULL")
         conn.execute("PRAGMA cache_size = -32768")  # 32 MiB of page cache per connection
         conn.execute("PRAGMA temp_store = MEMORY")
+        if read_only:
+            conn.execute("PRAGMA query_only = ON")  # a write fails in SQLite even if a bug attempts one
     except sqlite3.DatabaseError as exc:
         conn.close()
         raise _corrupt(db_path, exc) from exc
@@ -150,10 +174,16 @@ def open_or_create(conn: sqlite3.Connection, db_path: Path) -> str:
     """Create the schema in an empty file or check an existing one; return the library's id."""
     try:
         # WAL is persistent in the file; setting it again is a no-op. It fails on a non-database file.
-        conn.execute("PRAGMA journal_mode = WAL")
+        # query_only: a read-only connection (sqlite_readonly) must not even try.
+        if not conn.execute("PRAGMA query_only").fetchone()[0]:
+            conn.execute("PRAGMA journal_mode = WAL")
         tables = _tables(conn)
         if tables:
             return _check_existing(conn, db_path, tables)
+        if conn.execute("PRAGMA query_only").fetchone()[0]:
+            from atlas.index.sqlite_readonly import read_only_error
+
+            raise read_only_error(db_path.parent, "cannot create a library in it")
         # A new library: create it under the write lock, so two processes cannot both create it.
         conn.execute("BEGIN IMMEDIATE")
         try:
@@ -167,7 +197,7 @@ def open_or_create(conn: sqlite3.Connection, db_path: Path) -> str:
                 conn.executemany(
                     "INSERT INTO meta (key, value) VALUES (?, ?)",
                     [
-                        ("schema_version", str(SCHEMA_VERSION)),
+                        ("schema_version", str(STORE_SCHEMA_VERSION)),
                         ("library_id", library_id),
                         ("generation", "0"),
                         ("removed_floor", "0"),
@@ -198,15 +228,42 @@ def _check_existing(conn: sqlite3.Connection, db_path: Path, tables: set[str]) -
         library_id = str(meta["library_id"])
     except (KeyError, ValueError) as exc:
         raise LibraryCorruptError(f"{db_path}: the library's meta table is damaged ({exc!r})") from exc
-    if version > SCHEMA_VERSION:
+    if version > STORE_SCHEMA_VERSION:
         raise LibraryMismatchError(
             f"{db_path} was written by a newer Atlas (library schema {version}); "
-            f"this Atlas reads schema {SCHEMA_VERSION} at most",
+            f"this Atlas reads schema {STORE_SCHEMA_VERSION} at most",
             hint="upgrade Atlas to open this library",
         )
-    if version < SCHEMA_VERSION:  # no older schema has ever shipped; a migration goes here when one does
+    if version < 1:
         raise LibraryCorruptError(f"{db_path}: unknown library schema {version}")
+    if version < STORE_SCHEMA_VERSION:
+        _migrate(conn, db_path)
     return library_id
+
+
+def _migrate(conn: sqlite3.Connection, db_path: Path) -> None:
+    """Bring an older library file up to ``STORE_SCHEMA_VERSION``, in one write transaction (a second process
+    opening it at the same time finds it migrated once it has the lock)."""
+    if conn.execute("PRAGMA query_only").fetchone()[0]:
+        raise LibraryMismatchError(
+            f"{db_path} was written by an older Atlas and must be upgraded, which needs write access",
+            hint="open the library once with write access (any atlas command) to upgrade it",
+        )
+    outer = conn.in_transaction  # created under the caller's lock: migrate inside its transaction
+    if not outer:
+        conn.execute("BEGIN IMMEDIATE")
+    try:
+        version = int(get_meta(conn, "schema_version") or 0)
+        for target in range(version + 1, STORE_SCHEMA_VERSION + 1):
+            for statement in MIGRATIONS[target]:
+                conn.execute(statement)
+            set_meta(conn, "schema_version", str(target))
+        if not outer:
+            conn.execute("COMMIT")
+    except BaseException:
+        if not outer:
+            conn.execute("ROLLBACK")
+        raise
 
 
 def _split(script: str) -> list[str]:
@@ -256,10 +313,13 @@ def check_database(conn: sqlite3.Connection) -> list[str]:
         problems.append(f"integrity_check: {result[:5]}")
     if conn.execute("PRAGMA foreign_key_check").fetchone() is not None:
         problems.append("foreign_key_check: rows point at missing videos")
-    try:  # rank=1 also checks the FTS index against the windows table it indexes
-        conn.execute("INSERT INTO windows_fts (windows_fts, rank) VALUES ('integrity-check', 1)")
-    except sqlite3.DatabaseError as exc:
-        problems.append(f"fts integrity-check: {exc}")
+    # rank=1 also checks the FTS index against the windows table it indexes. The check is an INSERT command,
+    # which a read-only connection refuses: there the row counts below are the FTS check.
+    if not conn.execute("PRAGMA query_only").fetchone()[0]:
+        try:
+            conn.execute("INSERT INTO windows_fts (windows_fts, rank) VALUES ('integrity-check', 1)")
+        except sqlite3.DatabaseError as exc:
+            problems.append(f"fts integrity-check: {exc}")
     bad_runs = conn.execute(
         "SELECT count(*) FROM videos v LEFT JOIN (SELECT video_pk, min(id) AS lo, max(id) AS hi,"
         " count(*) AS n FROM windows GROUP BY video_pk) w ON w.video_pk = v.pk"

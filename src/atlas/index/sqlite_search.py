@@ -52,11 +52,13 @@ def best(rows: Rows, k: int) -> Rows:
     return sorted(rows, key=lambda r: (r[1], r[0]))[:k]
 
 
-def keyword(conn: sqlite3.Connection, match: str, k: int, where: str, params: list[Any]) -> Rows:
-    """(window id, bm25) pairs, best (most negative) first."""
-    if not where:
+def keyword(
+    conn: sqlite3.Connection, match: str, k: int, where: str, params: list[Any], speaker: str | None = None
+) -> Rows:
+    """(window id, bm25) pairs, best (most negative) first. ``speaker``: see ``Ranges.select``."""
+    if not where and not speaker:
         return conn.execute(_SCORED + _ORDER, (match, k)).fetchall()
-    ranges = Ranges.select(conn, where, params)
+    ranges = Ranges.select(conn, where, params, speaker)
     if not len(ranges):
         return []
     share = ranges.windows / max(total_windows(conn), 1)
@@ -77,6 +79,13 @@ def keyword(conn: sqlite3.Connection, match: str, k: int, where: str, params: li
             rows += conn.execute(f"{_SCORED} AND {fragment}{_ORDER}", (match, *bounds, k)).fetchall()
         return best(rows, k)
     # Rare: hundreds of scattered videos holding few windows. Join each match to its video.
+    if speaker:  # the windows are already known: test the matches against them in numpy
+        rows = conn.execute(
+            f"{_SCORED} AND rowid BETWEEN ? AND ?{_ORDER}",
+            (match, int(ranges.starts[0]), int(ranges.ends[-1]), -1),
+        ).fetchall()
+        keys = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+        return [row for row, ok in zip(rows, ranges.contains(keys), strict=True) if ok][:k]
     sql = (
         "SELECT f.rowid, bm25(windows_fts) AS score FROM windows_fts f JOIN windows w ON w.id = f.rowid"
         " JOIN videos v ON v.pk = w.video_pk"

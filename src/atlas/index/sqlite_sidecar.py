@@ -23,10 +23,17 @@ _CHUNK = 50_000  # rows per batch when (re)building: bounded memory, big enough 
 
 
 def sync(
-    conn: sqlite3.Connection, ann: AnnIndex | None, directory: Path, library: str, dtype: str
+    conn: sqlite3.Connection,
+    ann: AnnIndex | None,
+    directory: Path,
+    library: str,
+    dtype: str,
+    *,
+    read_only: bool = False,
 ) -> AnnIndex | None:
     """The sidecar brought to the database's generation, inside the caller's read snapshot: ``ann`` caught up
-    when it can be, else the saved sidecar caught up, else a rebuild from SQLite. None before any claim."""
+    when it can be, else the saved sidecar caught up, else a rebuild from SQLite. None before any claim.
+    ``read_only``: a library Atlas may not write (loaded without its lock file, which may not exist)."""
     identity = read_identity(conn)
     if identity is None:
         return None
@@ -36,7 +43,7 @@ def sync(
     if ann is not None and ann.dim == identity.dim and floor <= ann.gen <= gen:
         catch_up(conn, ann, gen)
         return ann
-    ann = AnnIndex.load(directory, library=library, dim=identity.dim, dtype=dtype)
+    ann = AnnIndex.load(directory, library=library, dim=identity.dim, dtype=dtype, lock=not read_only)
     if ann is not None and floor <= ann.gen <= gen:
         catch_up(conn, ann, gen)
         if len(ann) == int(conn.execute("SELECT count(*) FROM windows").fetchone()[0]):

@@ -23,6 +23,7 @@ from atlas.search.links import deep_link
 from atlas.search.pinning import pin_sentence
 from atlas.search.rerank import EvidenceReranker, Reranker, RerankInput
 from atlas.search.text import keyword_terms
+from atlas.search.window_cache import WindowCache
 
 Mode = Literal["hybrid", "keyword", "vector"]
 MODES: tuple[Mode, ...] = ("hybrid", "keyword", "vector")
@@ -37,6 +38,14 @@ class _Fetched(NamedTuple):
     sentence_vectors: Vectors
 
 
+class _Reads(dict[int, _Fetched]):
+    """The windows one search read, and the store generation read before them (one read per search)."""
+
+    def __init__(self, gen: int | None) -> None:
+        super().__init__()
+        self.gen = gen
+
+
 class SearchEngine:
     def __init__(
         self,
@@ -49,7 +58,10 @@ class SearchEngine:
         self._embedder = embedder  # lazy: keyword mode never loads the model
         self._settings = settings
         self._reranker: Reranker = reranker or EvidenceReranker()
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="atlas-keyword")
+        # Several: a server searches from many threads at once, and one worker would queue their BM25s.
+        self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="atlas-keyword")
+        self._windows: WindowCache[_Fetched] = WindowCache(index)  # reused across searches
+        self._vectors: WindowCache[Vectors] = WindowCache(index)
 
     def close(self) -> None:
         self._pool.shutdown(wait=True)
@@ -82,23 +94,41 @@ class SearchEngine:
             rankings.insert(0, keyword.result())
 
         # Windows and sentences read while reranking, reused when building hits instead of read again.
-        fetched: dict[int, _Fetched] = {}
+        fetched = _Reads(self._windows.generation())
         if mode == "hybrid":
             ranked = reciprocal_rank_fusion(rankings, k=self._settings.rrf_k)
             if self._settings.rerank and qvec is not None:
                 ranked = self._rerank(qvec, terms, ranked[:RERANK_DEPTH], fetched) + ranked[RERANK_DEPTH:]
         else:
             ranked = rankings[0]
-        return self._to_hits(ranked, qvec, terms, limit, fetched)
+        return self._to_hits(ranked, qvec, terms, limit, fetched, filters.speaker)
 
     def _fetch(self, keys: list[int], fetched: dict[int, _Fetched]) -> None:
         """Read the windows (with their sentences) of ``keys`` not fetched yet; missing keys stay absent."""
-        for stored in self._index.windows([k for k in keys if k not in fetched]):
+        wanted = [k for k in keys if k not in fetched]
+        gen = fetched.gen if isinstance(fetched, _Reads) else self._windows.generation()
+        fetched.update(self._windows.get(gen, wanted))
+        read: dict[int, _Fetched] = {}
+        for stored in self._index.windows([k for k in wanted if k not in fetched]):
             window = stored.window
             sentences, vectors = self._index.sentences(
                 stored.video.video_id, window.first_sentence, window.last_sentence
             )
-            fetched[stored.key] = _Fetched(stored, sentences, vectors)
+            read[stored.key] = _Fetched(stored, sentences, vectors)
+        fetched.update(read)
+        self._windows.put(gen, read)
+
+    def _window_vectors(self, keys: list[int], gen: int | None) -> Vectors:
+        known = self._vectors.get(gen, keys)
+        missing = [k for k in keys if k not in known]
+        if missing:
+            rows = self._index.window_vectors(missing)
+            read = {key: rows[i].copy() for i, key in enumerate(missing)}
+            known.update(read)
+            self._vectors.put(gen, read)
+        if not keys:
+            return self._index.window_vectors([])
+        return np.stack([known[k] for k in keys])
 
     def _rerank(
         self,
@@ -109,7 +139,7 @@ class SearchEngine:
     ) -> list[Candidate]:
         self._fetch([c.key for c in shortlist], fetched)
         present = [c for c in shortlist if c.key in fetched]
-        vectors = self._index.window_vectors([c.key for c in present])
+        vectors = self._window_vectors([c.key for c in present], getattr(fetched, "gen", None))
         items = [
             RerankInput(
                 c.key, fetched[c.key].stored.window.text, vectors[row], fetched[c.key].sentence_vectors
@@ -125,6 +155,7 @@ class SearchEngine:
         terms: list[str],
         limit: int,
         fetched: dict[int, _Fetched],
+        speaker: str | None = None,
     ) -> list[Hit]:
         hits: list[Hit] = []
         kept: list[StoredWindow] = []
@@ -142,6 +173,8 @@ class SearchEngine:
                 if any(_overlaps(stored, other) for other in kept):
                     continue  # overlapping windows of one video show the same moment twice
                 kept.append(stored)
+                if speaker:  # a window kept for the speaker's words pins to them, not to whoever else talks
+                    sentences, vectors = _said_by(speaker, sentences, vectors)
                 pin = pin_sentence(sentences, vectors, qvec, terms)
                 moment = pin.sentence.start
                 hits.append(
@@ -154,9 +187,20 @@ class SearchEngine:
                         score=cand.score,
                         matched_terms=pin.matched,
                         position=pin.sentence.position,
+                        speaker=pin.sentence.speaker,
                     )
                 )
         return hits
+
+
+def _said_by(speaker: str, sentences: list[Sentence], vectors: Vectors) -> tuple[list[Sentence], Vectors]:
+    """The sentences of ``speaker`` (the store matched the name case-insensitively) with their vectors; all
+    of them if none is (a video replaced between the search and this read)."""
+    wanted = speaker.casefold()
+    rows = [i for i, s in enumerate(sentences) if s.speaker is not None and s.speaker.casefold() == wanted]
+    if not rows:
+        return sentences, vectors
+    return [sentences[i] for i in rows], vectors[rows] if len(vectors) == len(sentences) else vectors
 
 
 def _overlaps(a: StoredWindow, b: StoredWindow) -> bool:

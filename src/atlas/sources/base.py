@@ -55,6 +55,8 @@ class Ingestible:
 
     video: Video
     transcript: Transcript
+    # What the reader had to fix or could not read (one line each); the ingest report shows them.
+    warnings: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -84,16 +84,26 @@ def read_bytes(path: Path, allowed: tuple[Path, ...] | None, *, max_bytes: int, 
     source = str(path)
     fd = open_regular(path, allowed, hint=hint)
     with os.fdopen(fd, "rb") as handle:
-        too_large = SourceError(source, f"too large for a transcript (over {max_bytes // 2**20} MiB)")
-        if os.fstat(handle.fileno()).st_size > max_bytes:
-            raise too_large
+        size = os.fstat(handle.fileno()).st_size
+        if size > max_bytes:
+            raise _too_large(source, size, max_bytes)
         try:
             data = handle.read(max_bytes + 1)
         except OSError as exc:
             raise SourceError(source, f"cannot read the file: {exc.strerror or exc}") from None
     if len(data) > max_bytes:  # it grew while being read
-        raise too_large
+        raise _too_large(source, len(data), max_bytes)
     return data
+
+
+def _too_large(source: str, size: int, max_bytes: int) -> SourceError:
+    limit = f"{max_bytes / 2**20:g} MiB"
+    return SourceError(
+        source,
+        f"too large for one transcript ({size / 2**20:.1f} MiB; the limit is {limit})",
+        hint=f"split it into parts under {limit} (e.g. split -C {max(1, max_bytes // 2**20)}M FILE part-) "
+        "and ingest the parts",
+    )
 
 
 @contextmanager

@@ -26,11 +26,14 @@ from atlas.ids import conform_video_id
 from atlas.ids import slugify as slugify  # re-exported: sources and plugins derive ids with it
 from atlas.models import Transcript, Video
 from atlas.sources.base import Ingestible, SourceFailure, SourceOptions
+from atlas.sources.cue_times import unreadable_timings
 from atlas.sources.formats import TRANSCRIPT_SUFFIXES, detect_format
 from atlas.sources.safe_open import read_bytes
 
-# Transcripts are small (a 3-hour talk is ~200 KB); anything this big was named .txt by mistake.
-MAX_BYTES = 64 * 1024 * 1024
+# Transcripts are small (a 3-hour talk is ~200 KB). 4 MiB is ~700,000 words, some 80 hours of speech, and
+# takes ~20 minutes to embed on 2 cores (1 MB of text took 5): a bigger file is several recordings joined, or
+# not a transcript, and is refused in one line saying to split it rather than run for hours.
+MAX_BYTES = 4 * 1024 * 1024
 # Audio/video files (read by sources/media.py). Checked in this order, so a video beside the transcript wins
 # over its extracted audio. ``.ts`` (MPEG transport stream) is left out: a folder walk would take TypeScript.
 MEDIA_SUFFIXES: tuple[str, ...] = (
@@ -294,6 +297,13 @@ def video_for(path: Path, transcript: Transcript, options: SourceOptions) -> Vid
 
 def load_transcript(path: Path, allowed: tuple[Path, ...] | None = None) -> Transcript:
     """Read, detect and parse a transcript file; ``SourceError`` when it cannot be used."""
+    return load_transcript_warned(path, allowed)[0]
+
+
+def load_transcript_warned(
+    path: Path, allowed: tuple[Path, ...] | None = None
+) -> tuple[Transcript, tuple[str, ...]]:
+    """``load_transcript`` plus a warning when lines shaped like cue timings could not be read (cue_times)."""
     if path.is_file() and not is_transcript_path(path):
         # Refuse before reading: a media file would otherwise be read whole just to be called binary.
         raise SourceError(str(path), f"unsupported transcript format {path.suffix!r}", hint=_SUFFIX_HINT)
@@ -313,12 +323,14 @@ def load_transcript(path: Path, allowed: tuple[Path, ...] | None = None) -> Tran
             f"no transcript text found in this {fmt.name} file",
             hint="its cues hold no speech, only blank lines or sound tags like [Music]",
         )
-    return Transcript(segments=segments, origin=f"file:{fmt.name}", language=split_name(path)[1])
+    transcript = Transcript(segments=segments, origin=f"file:{fmt.name}", language=split_name(path)[1])
+    unreadable = unreadable_timings(text, fmt.name)
+    return transcript, (unreadable,) if unreadable else ()
 
 
 def read_transcript_file(path: Path, options: SourceOptions) -> Ingestible:
-    transcript = load_transcript(path, options.allowed_dirs)
-    return Ingestible(video=video_for(path, transcript, options), transcript=transcript)
+    transcript, warnings = load_transcript_warned(path, options.allowed_dirs)
+    return Ingestible(video=video_for(path, transcript, options), transcript=transcript, warnings=warnings)
 
 
 class TranscriptFileSource:

@@ -62,8 +62,9 @@ def _host(url: str) -> str:
 def parse_youtube_url(target: str) -> YouTubeTarget:
     """The video, playlist or channel a URL names; ``SourceError`` (one line) for anything else."""
     url = target if _SCHEME.match(target) else f"https://{target}"
-    parts = urlsplit(url)
-    if parts.scheme.lower() not in ("http", "https") or _host(url) not in _HOSTS:
+    # The host first: _host reads a URL urlsplit refuses ("https://x[y", a bad IPv6 literal) as no host,
+    # where urlsplit itself raises ValueError (one item failing "unexpectedly", with a traceback).
+    if _host(url) not in _HOSTS or url.split(":", 1)[0].lower() not in ("http", "https"):
         raise SourceError(
             target,
             "unsupported URL: Atlas ingests YouTube videos, playlists and channels",
@@ -72,6 +73,7 @@ def parse_youtube_url(target: str) -> YouTubeTarget:
     video_id = youtube_id_from_url(url)
     if video_id is not None:
         return YouTubeTarget("video", video_id, youtube_watch_url(video_id))
+    parts = urlsplit(url)
     query = parse_qs(parts.query)
     path = parts.path.rstrip("/") or "/"
     list_id = (query.get("list") or [""])[0]

@@ -248,7 +248,13 @@ function renderResults(body) {
             "button",
             { type: "button", className: "hit", onclick: () => playMoment(hit), dataset: { moment: String(hit.moment) } },
             el("span", { className: "moment" }, formatMoment(hit.moment)),
-            el("span", { className: "snippet" }, highlighted(hit.snippet, words)),
+            el(
+              "span",
+              { className: "snippet" },
+              // Who says it, where the transcript names speakers: shown before the words, never part of them.
+              hit.speaker ? el("strong", { className: "speaker" }, `${hit.speaker}: `) : null,
+              highlighted(hit.snippet, words),
+            ),
           ),
         ),
       );

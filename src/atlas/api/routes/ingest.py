@@ -50,7 +50,7 @@ def list_jobs(
 
 @router.get("/jobs/{job_id}", response_model=JobOut, responses={404: {"model": ErrorOut}})
 def get_job(context: Context, job_id: str) -> dict[str, Any]:
-    """A job's state (queued, running, done, failed, cancelled), progress and per-item outcomes."""
+    """A job's state (queued, running, done, failed, cancelled, interrupted), progress, outcomes."""
     return context.jobs.get(job_id).snapshot()
 
 

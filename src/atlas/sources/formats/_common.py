@@ -7,7 +7,8 @@ Caption decisions, made once here so both formats agree:
 - A line (or, with inline word timings, a timed chunk) made only of bracketed sound tags such as ``[Music]``,
   ``[Applause]`` or YouTube's censored ``[ __ ]`` is dropped: it is not speech, and keeping it would make
   every video with a soundtrack match the query "music". Brackets inside speech ("he [Obama] said") stay.
-- ``>>`` speaker-change markers are dropped for the same reason.
+- ``>>`` speaker-change markers are dropped for the same reason. Speaker labels (``Dan:`` prefixes, voice
+  tags) are moved out of the text into each segment's ``speaker`` (see ``speakers``).
 - Roll-up captions (YouTube auto-captions, and SRT converted from them) repeat the previous cue's last line at
   the top of the next cue. Lines carried over from the cue just before are dropped, so each line counts once;
   a cue that carries nothing new (an exact repeat, or YouTube's 10 ms transition cue) only extends the time of
@@ -26,6 +27,7 @@ from typing import Any
 
 from atlas.errors import SourceError
 from atlas.models import Segment
+from atlas.sources.formats.speakers import Line, with_speakers
 
 # Cues further apart than this are separate utterances even when their text repeats ("Yes." ... "Yes.").
 CONTIGUOUS_GAP_S = 1.0
@@ -43,6 +45,7 @@ class Cue:
     start: float
     end: float
     lines: tuple[str, ...]
+    speaker: str | None = None  # who says the lines (``speakers``), never part of them
 
 
 def strip_bom(text: str) -> str:
@@ -116,18 +119,46 @@ def extend_last(segments: list[Segment], end: float) -> None:
 
 
 def merge_cues(cues: Iterable[Cue]) -> list[Segment]:
-    """One segment per cue, without roll-up repeats; consecutive identical cues become one segment."""
+    """One segment per cue, without roll-up repeats; consecutive identical cues become one segment.
+    A cue said by another speaker than the one before never counts as a repeat ("Yes." / "Yes.")."""
     segments: list[Segment] = []
     previous: tuple[str, ...] = ()
     previous_end: float | None = None
+    previous_speaker: str | None = None
     for cue in cues:
         lines = tuple(line for line in cue.lines if line)
         if not lines:
             continue  # blank or sound-only cue: keep `previous` so the next cue still de-duplicates
-        k = carried_over(previous, lines) if is_contiguous(previous_end, cue.start) else 0
-        previous, previous_end = lines, cue.end
+        same_voice = cue.speaker == previous_speaker
+        k = carried_over(previous, lines) if same_voice and is_contiguous(previous_end, cue.start) else 0
+        previous, previous_end, previous_speaker = lines, cue.end, cue.speaker
         if k == len(lines):
             extend_last(segments, cue.end)
             continue
-        segments.append(Segment(text=" ".join(lines[k:]), start=cue.start, end=cue.end))
+        segments.append(Segment(text=" ".join(lines[k:]), start=cue.start, end=cue.end, speaker=cue.speaker))
     return segments
+
+
+def cues_with_speakers(
+    cues: Sequence[Cue], voices: Sequence[Sequence[str | None]] | None = None
+) -> list[Cue]:
+    """Cues with their speakers taken out of the text (``speakers``); a cue whose lines change speaker
+    becomes one cue per speaker, with the same times. ``voices``: per cue, per line, the name the format's
+    own markup gave (WebVTT ``<v Dan>``), or None."""
+    groups = [
+        [
+            Line(text, voice, voice is not None)
+            for text, voice in zip(cue.lines, voices[i] if voices else [None] * len(cue.lines), strict=True)
+        ]
+        for i, cue in enumerate(cues)
+    ]
+    out: list[Cue] = []
+    for cue, lines in zip(cues, with_speakers(groups), strict=True):
+        runs: list[tuple[str | None, list[str]]] = []
+        for line in lines:
+            if runs and runs[-1][0] == line.speaker:
+                runs[-1][1].append(line.text)
+            else:
+                runs.append((line.speaker, [line.text]))
+        out.extend(Cue(cue.start, cue.end, tuple(texts), speaker) for speaker, texts in runs)
+    return out

@@ -5,7 +5,8 @@ Shape: ``{"version": "1.0.0", "segments": [{"speaker": "Alban", "startTime": 0.0
 "..."}, ...]}``, times in float seconds. Hosts cut the text in two ways: one segment per caption display line
 (a caption's two lines become two segments with the same times) or one segment per word. Consecutive segments
 with the same times and speaker are one caption, so they become one segment; word-level files keep a segment
-per word, which the sentence splitter joins. The ``speaker`` label is never spoken, so it is not text.
+per word, which the sentence splitter joins. The ``speaker`` label is never spoken, so it is not text: it is
+the segment's ``speaker``.
 
 Detected by content: a ``.json`` file whose head has ``"startTime"`` and ``"body"`` keys (Whisper JSON has
 ``start`` / ``text``).
@@ -56,11 +57,13 @@ class PodcastJsonFormat:
             body = normalise_space(body)
             if not body:
                 continue
-            key = (start, end, item.get("speaker"))
+            speaker = item.get("speaker")
+            speaker = normalise_space(speaker) or None if isinstance(speaker, str) else None
+            key = (start, end, speaker)
             if key == previous_key and start is not None:  # the second display line of the same caption
                 last = segments[-1]
-                segments[-1] = Segment(f"{last.text} {body}", last.start, last.end)
+                segments[-1] = Segment(f"{last.text} {body}", last.start, last.end, speaker=last.speaker)
             else:
-                segments.append(Segment(body, start, end))
+                segments.append(Segment(body, start, end, speaker=speaker))
             previous_key = key
         return segments

@@ -1,8 +1,8 @@
 """SubRip (.srt) captions: the ``srt`` library reads the cues, ``_common`` cleans and de-duplicates them.
 
 Cues converted from YouTube auto-captions roll up like WebVTT ones, so the same carried-line rule applies.
-Parsing is strict: a malformed block fails the file with the line it starts on, rather than silently dropping
-text the user expects to find.
+"Dan:" speaker labels become each segment's ``speaker`` (``speakers``). Parsing is strict: a malformed block
+fails the file with the line it starts on, rather than silently dropping text the user expects to find.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import srt
 
 from atlas.errors import SourceError
 from atlas.models import Segment
-from atlas.sources.formats._common import Cue, clean_caption_line, merge_cues, strip_bom
+from atlas.sources.formats._common import Cue, clean_caption_line, cues_with_speakers, merge_cues, strip_bom
 
 # A numbered cue followed by its timing line: how an SRT file starts, whatever its suffix says.
 _SRT_HEAD = re.compile(r"\s*\d+[ \t]*\r?\n[ \t]*\d+:\d{2}:\d{2}[,.]\d{1,3}[ \t]*-->")
@@ -36,11 +36,12 @@ class SrtFormat:
             raise SourceError(source, f"not valid SRT: unreadable cue at line {line}", hint=_HINT) from exc
         if not subtitles:
             raise SourceError(source, "no subtitle cues found in this SRT file", hint=_HINT)
-        return merge_cues(
+        cues = [
             Cue(
                 start=subtitle.start.total_seconds(),
                 end=subtitle.end.total_seconds(),
                 lines=tuple(clean_caption_line(raw, entities=False) for raw in subtitle.content.splitlines()),
             )
             for subtitle in subtitles
-        )
+        ]
+        return merge_cues(cues_with_speakers(cues))

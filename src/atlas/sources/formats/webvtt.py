@@ -23,6 +23,9 @@ times that restart at 0. Each fragment is read on its own and shifted onto the f
 captions also split words across timed chunks (``An<00:00:00.210><c>d</c>``): chunk texts are joined and only
 whitespace separates words, so "An" + "d" is the word "And", timed where it began.
 
+Voice tags (``<v Dan>``, as Podcasting 2.0 hosts write them) and "Dan:" prefixes name each segment's
+``speaker`` in cue-by-cue files; the name is never part of the text. Word-timed files carry no speakers.
+
 Timing lines without hours (``14:05.980``) or with bare seconds (``0.000 --> 3.480``), which some podcast
 tools write, are read too (webvtt-py would silently skip the bare-seconds cues).
 """
@@ -44,6 +47,7 @@ from atlas.sources.formats._common import (
     Cue,
     carried_over,
     clean_caption_line,
+    cues_with_speakers,
     extend_last,
     is_annotation,
     is_contiguous,
@@ -59,6 +63,7 @@ _TIMING_LINE = re.compile(
 )
 _LOOSE_STAMP = re.compile(r"(?:(?:(\d+):)?(\d{1,2}):)?(\d{1,5})(?:\.(\d{1,3}))?")
 _SPEAKER_MARK = re.compile(r"^>{2,}$")
+_VOICE = re.compile(r"<v(?:\.[^\s>]*)?[ \t]+(?P<name>[^>]+)>")
 MPEGTS_HZ = 90_000
 
 
@@ -231,15 +236,32 @@ def _word_timed(cues: Sequence[_RawCue]) -> list[Segment]:
     return segments
 
 
+def _voice(raw: str, current: str | None) -> str | None:
+    """The speaker of a ``<v Dan>`` tag in a raw cue line; a line without one continues the cue's voice."""
+    found = _VOICE.search(raw)
+    if found is None:
+        return current
+    return " ".join(html.unescape(found["name"]).split()) or None
+
+
 def _plain_cues(cues: Sequence[_RawCue]) -> list[Segment]:
-    return merge_cues(
+    voices: list[list[str | None]] = []
+    for cue in cues:
+        voice: str | None = None
+        line_voices: list[str | None] = []
+        for raw in cue.lines:
+            voice = _voice(raw, voice)
+            line_voices.append(voice)
+        voices.append(line_voices)
+    cleaned = [
         Cue(
             start=cue.start,
             end=cue.end,
             lines=tuple(clean_caption_line(raw, entities=True) for raw in cue.lines),
         )
         for cue in cues
-    )
+    ]
+    return merge_cues(cues_with_speakers(cleaned, voices))
 
 
 class WebVTTFormat:
