@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from atlas.config import Settings
 from atlas.library import Library
 
@@ -42,3 +44,29 @@ def test_a_write_by_another_process_is_seen(fake_settings: Settings, tmp_path: P
             other.ingest([_talk(talk, "Every quokka on the island was counted once this autumn.\n")])
         hits = serving.search("quokka", limit=1)
         assert "once" in hits[0].window.text and "twice" not in hits[0].window.text
+
+
+@pytest.mark.parametrize("read", ["sentences", "window_vectors"])
+def test_a_video_removed_in_the_middle_of_a_search_is_left_out_not_a_404(
+    fake_settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, read: str
+) -> None:
+    """Found by benchmarks/bench_soak.py: a search racing a delete over HTTP answered 404 ("no video ..." or
+    "no window with key(s) ..."), when the video went between reading its windows and its sentences or
+    vectors. The search now leaves the removed video out."""
+    with Library.open(fake_settings) as serving:
+        serving.ingest([_talk(tmp_path / "quokka-a.txt", "The quokka census counted every quokka.\n")])
+        serving.ingest([_talk(tmp_path / "quokka-b.txt", "A quokka census on the island, again.\n")])
+        original = getattr(serving.index, read)
+        removed: list[str] = []
+
+        def remove_first(*args: object, **kwargs: object) -> object:
+            if not removed:  # another process deletes the video just now
+                removed.append("quokka-a")
+                with Library.open(fake_settings) as other:
+                    other.remove("quokka-a")
+            return original(*args, **kwargs)
+
+        monkeypatch.setattr(serving.index, read, remove_first)
+        hits = serving.search("quokka census", limit=5)
+        assert removed and hits
+        assert {hit.video.video_id for hit in hits} == {"quokka-b"}

@@ -88,6 +88,14 @@ def test_the_same_text_under_another_id_is_read_once(lib: Library) -> None:
     ]
 
 
+def test_a_video_removed_since_the_search_is_left_out(lib: Library) -> None:
+    """Found by benchmarks/bench_soak.py: an ask racing a delete over HTTP answered 404 ("no video ...")."""
+    hits = [_hit(lib, "talk", 0), _hit(lib, "copy", 5)]
+    lib.remove("talk")  # by a concurrent writer, between the search and reading the passages
+    passages = gather_passages(hits, lib.index, lib.embedder.embed_query("spot instances"))
+    assert [p.hit.video.video_id for p in passages] == ["copy"]
+
+
 def test_relevance_is_the_best_span_cosine(lib: Library) -> None:
     question = lib.embedder.embed_query("how do spot instances change the monthly cloud bill")
     (passage,) = gather_passages([_hit(lib, "talk", 0)], lib.index, question)

@@ -144,3 +144,22 @@ def test_nothing_to_check_gives_an_empty_report() -> None:
 def test_a_question_in_an_answer_asserts_nothing() -> None:
     kept, dropped = kept_and_dropped("Can batching requests cut the GPU bill by a third [1]?")
     assert kept == [] and dropped == ["Can batching requests cut the GPU bill by a third [1]?"]
+
+
+def test_a_copied_sentence_that_its_wrong_number_also_backs_cites_where_it_came_from() -> None:
+    # Passage 1 backs the copy well enough to pass (0.73), but it was lifted word for word from passage 2
+    # (1.0): a reader who follows [1] lands in the wrong talk.
+    question = "Is it cheaper to rent GPUs in the cloud or to build your own machine?"
+    passages = (
+        passage(1, ["Renting GPUs in the cloud costs more than your own machine when you train big models."]),
+        passage(
+            2,
+            ["Building your own GPU machine costs less than renting GPUs in the cloud."],
+            video_id="lecture",
+        ),
+    )
+    checker = SupportChecker(EMBEDDER, question, EMBEDDER.embed_query(question), passages)
+    copied = "Building your own GPU machine costs less than renting GPUs in the cloud."
+    assert checker.score(copied, EMBEDDER.embed([copied])[0], (1,)) >= 0.5  # supported as cited...
+    report = checker.check(parse_answer(f"{copied[:-1]} [1]."))
+    assert [(s.text, s.citations) for s in report.kept] == [(copied, (2,))]  # ...and cited where it came from

@@ -22,7 +22,7 @@ from atlas.answer.base import Passage, Query, Vector
 from atlas.answer.prompt import TEMPLATE_TOKENS_PER_MESSAGE, build_messages, render_passage
 from atlas.chunking.pieces import rejoin_pieces
 from atlas.chunking.sentences import time_bounds
-from atlas.errors import UserInputError
+from atlas.errors import NotFoundError, UserInputError
 from atlas.index.base import Index
 from atlas.models import Hit, Sentence, Window
 from atlas.search.links import deep_link
@@ -73,7 +73,10 @@ def gather_passages(hits: Sequence[Hit], index: Index, question_vector: Vector) 
     passages: list[Passage] = []
     seen: list[frozenset[str]] = []
     for group in groups:
-        pieces, piece_vectors = index.sentences(group.lead.video.video_id, group.first, group.last)
+        try:
+            pieces, piece_vectors = index.sentences(group.lead.video.video_id, group.first, group.last)
+        except NotFoundError:
+            continue  # the video was removed by a concurrent writer since the search
         if not pieces:
             continue  # removed by a concurrent writer since the search
         # The store holds timed pieces of sentences (for pinning); a generator reads and quotes sentences.

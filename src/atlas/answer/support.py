@@ -154,6 +154,15 @@ class SupportChecker:
             if repaired < self._threshold + REPAIR_MARGIN:
                 return None
             citations, support = (best,), repaired
+        else:
+            # Supported as cited, yet often copied word for word from another moment: a sentence about renting
+            # GPUs lifted from the lecture passes against a cost talk that also mentions GPUs. Cite the moment
+            # it came from when that one backs it clearly better.
+            best = self._best_single(draft.text, vector)
+            if best is not None and best not in citations:
+                better = self.score(draft.text, vector, (best,))
+                if better >= support + REPAIR_MARGIN:
+                    citations, support = (best,), better
         return AnswerSentence(draft.text, citations, supported=True, support=support)
 
     def _best_single(self, text: str, vector: Vector) -> int | None:

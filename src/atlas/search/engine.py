@@ -15,7 +15,7 @@ import numpy.typing as npt
 
 from atlas.config import SearchSettings
 from atlas.embedding.base import Embedder
-from atlas.errors import UserInputError
+from atlas.errors import NotFoundError, UserInputError
 from atlas.index.base import Candidate, Index, StoredWindow, Vectors
 from atlas.models import Hit, SearchFilters, Sentence
 from atlas.search.fusion import reciprocal_rank_fusion
@@ -111,24 +111,35 @@ class SearchEngine:
         read: dict[int, _Fetched] = {}
         for stored in self._index.windows([k for k in wanted if k not in fetched]):
             window = stored.window
-            sentences, vectors = self._index.sentences(
-                stored.video.video_id, window.first_sentence, window.last_sentence
-            )
+            try:
+                sentences, vectors = self._index.sentences(
+                    stored.video.video_id, window.first_sentence, window.last_sentence
+                )
+            except NotFoundError:
+                continue  # its video was removed by a concurrent writer since its window was read
             read[stored.key] = _Fetched(stored, sentences, vectors)
         fetched.update(read)
         self._windows.put(gen, read)
 
-    def _window_vectors(self, keys: list[int], gen: int | None) -> Vectors:
+    def _window_vectors(self, keys: list[int], gen: int | None) -> dict[int, Vectors]:
+        """The vectors of ``keys`` by key; a window removed by a concurrent writer since it was read is
+        absent."""
         known = self._vectors.get(gen, keys)
         missing = [k for k in keys if k not in known]
         if missing:
-            rows = self._index.window_vectors(missing)
-            read = {key: rows[i].copy() for i, key in enumerate(missing)}
+            try:
+                rows = self._index.window_vectors(missing)
+                read = {key: rows[i].copy() for i, key in enumerate(missing)}
+            except NotFoundError:  # some were removed meanwhile (rare): read the rest one at a time
+                read = {}
+                for key in missing:
+                    try:
+                        read[key] = self._index.window_vectors([key])[0].copy()
+                    except NotFoundError:
+                        continue
             known.update(read)
             self._vectors.put(gen, read)
-        if not keys:
-            return self._index.window_vectors([])
-        return np.stack([known[k] for k in keys])
+        return known
 
     def _rerank(
         self,
@@ -142,9 +153,10 @@ class SearchEngine:
         vectors = self._window_vectors([c.key for c in present], getattr(fetched, "gen", None))
         items = [
             RerankInput(
-                c.key, fetched[c.key].stored.window.text, vectors[row], fetched[c.key].sentence_vectors
+                c.key, fetched[c.key].stored.window.text, vectors[c.key], fetched[c.key].sentence_vectors
             )
-            for row, c in enumerate(present)
+            for c in present
+            if c.key in vectors
         ]
         return [Candidate(key, score) for key, score in self._reranker.rerank(qvec, terms, items)]
 
