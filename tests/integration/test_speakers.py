@@ -169,3 +169,18 @@ def test_cli_speaker_option_and_output(capsys: pytest.CaptureFixture[str], tmp_p
     assert hits and {hit["speaker"] for hit in hits} == {"Dan"}
     code, out, err = run_cli(capsys, "search", "beans", "--mode", "keyword", "--limit", "1", *args)
     assert code == 0 and "│ Bekah Jones: They are " in out, out  # the label, then the snippet
+    for name, shown in (("dan", "Dan"), ("bekah jones", "Bekah Jones")):
+        code, out, err = run_cli(
+            capsys,
+            "ask",
+            "What goes into the compost?",
+            "--generator",
+            "extractive",
+            "--json",
+            "--speaker",
+            name,
+            *args,
+        )
+        assert code == 0, err
+        citations = json.loads(out)["citations"]
+        assert citations and {c["speaker"] for c in citations} == {shown}

@@ -252,6 +252,9 @@ class AskIn(_In):
     channel: list[str] = Field(default_factory=list, max_length=100)
     after: IsoDate | None = None
     before: IsoDate | None = None
+    speaker: str | None = Field(
+        None, max_length=200, description="only moments said by this speaker (exact name, any case)"
+    )
     fallback: StrictBool = Field(
         False, description="fall back to an extractive answer if the model is missing"
     )

@@ -18,6 +18,7 @@ from atlas.cli.common import (
     EmbedderOpt,
     JsonOpt,
     LibraryOpt,
+    SpeakerOpt,
     StoreOpt,
     VideoOpt,
     err,
@@ -71,13 +72,14 @@ def ask(
     channel: ChannelOpt = None,
     after: AfterOpt = None,
     before: BeforeOpt = None,
+    speaker: SpeakerOpt = None,
     as_json: JsonOpt = False,
     library: LibraryOpt = None,
     store: StoreOpt = None,
     embedder: EmbedderOpt = None,
 ) -> None:
     """Answer a question from the library's moments; every sentence cites a moment with its time."""
-    filters = search_filters(video, channel, after, before)
+    filters = search_filters(video, channel, after, before, speaker)
     options = AskOptions(
         generator=generator, model=model, base_url=base_url, limit=limit, filters=filters, fallback=fallback
     )

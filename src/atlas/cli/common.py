@@ -48,6 +48,9 @@ VideoOpt = Annotated[list[str] | None, typer.Option("--video", help="Only this v
 ChannelOpt = Annotated[list[str] | None, typer.Option("--channel", help="Only this channel (repeatable).")]
 AfterOpt = Annotated[str | None, typer.Option("--after", help="Published on or after YYYY-MM-DD.")]
 BeforeOpt = Annotated[str | None, typer.Option("--before", help="Published on or before YYYY-MM-DD.")]
+SpeakerOpt = Annotated[
+    str | None, typer.Option("--speaker", help="Only moments said by this speaker (exact name, any case).")
+]
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False)
@@ -72,6 +75,10 @@ def iso_date(value: str | None, flag: str) -> str | None:
 
 
 def search_filters(
-    video: list[str] | None, channel: list[str] | None, after: str | None, before: str | None
+    video: list[str] | None,
+    channel: list[str] | None,
+    after: str | None,
+    before: str | None,
+    speaker: str | None = None,
 ) -> SearchFilters:
-    return SearchFilters.of(video, channel, iso_date(after, "--after"), iso_date(before, "--before"))
+    return SearchFilters.of(video, channel, iso_date(after, "--after"), iso_date(before, "--before"), speaker)

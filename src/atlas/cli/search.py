@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import sys
-from dataclasses import replace
 from typing import Annotated
 
 import typer
@@ -19,6 +18,7 @@ from atlas.cli.common import (
     EmbedderOpt,
     JsonOpt,
     LibraryOpt,
+    SpeakerOpt,
     StoreOpt,
     VideoOpt,
     err,
@@ -41,10 +41,7 @@ def search(
     channel: ChannelOpt = None,
     after: AfterOpt = None,
     before: BeforeOpt = None,
-    speaker: Annotated[
-        str | None,
-        typer.Option("--speaker", help="Only moments said by this speaker (exact name, any case)."),
-    ] = None,
+    speaker: SpeakerOpt = None,
     mode: Annotated[Mode, typer.Option("--mode", help="hybrid, keyword or vector.")] = "hybrid",
     as_json: JsonOpt = False,
     library: LibraryOpt = None,
@@ -52,9 +49,7 @@ def search(
     embedder: EmbedderOpt = None,
 ) -> None:
     """Search the library for a moment, by meaning and by keywords."""
-    filters = replace(
-        search_filters(video, channel, after, before), speaker=" ".join((speaker or "").split()) or None
-    )
+    filters = search_filters(video, channel, after, before, speaker)
     queries = [line.strip() for line in sys.stdin if line.strip()] if query == "-" else [query]
     with open_library(library, embedder, store=store) as lib:
         require_videos(lib, filters)

@@ -47,7 +47,7 @@ _ERRORS: dict[int | str, dict[str, Any]] = {code: {"model": ErrorOut} for code i
 )
 def ask(context: Context, body: AskIn, request: Request) -> Any:
     """Answer ``question`` from the library's moments, each sentence citing ``[n]`` moments."""
-    filters = SearchFilters.of(body.video, body.channel, body.after, body.before)
+    filters = SearchFilters.of(body.video, body.channel, body.after, body.before, body.speaker)
     options = AskOptions(
         generator=body.generator, model=body.model, limit=body.limit, filters=filters, fallback=body.fallback
     )
