@@ -118,20 +118,33 @@ def _cpu_seconds(pid: int) -> float:
 
 
 def start_server(
-    library: Path, port: int, log: Path, *, workers: int = 1, source: Path | None = None
+    library: Path,
+    port: int,
+    log: Path,
+    *,
+    workers: int = 1,
+    source: Path | None = None,
+    token: str | None = None,
+    allow: Path | None = None,
+    wait_seconds: float = 600,
 ) -> subprocess.Popen[bytes]:
     """``atlas serve`` on ``port``; its log (tracebacks of any 500) goes to ``log``. ``source``: run the
-    ``atlas`` package found there instead (a ``src`` folder of another checkout, to compare in one run)."""
+    ``atlas`` package found there instead (a ``src`` folder of another checkout, to compare in one run).
+    ``token`` and ``allow``: a write token and one folder the API may ingest from (bench_soak.py)."""
     atlas = Path(sys.executable).with_name("atlas")
     env = {k: v for k, v in os.environ.items() if not k.startswith("ATLAS_")}
     if source is not None:
         env["PYTHONPATH"] = str(source)
+    if token is not None:
+        env["ATLAS_API_TOKEN"] = token
     command = [str(atlas), "serve", "--library", str(library), "--host", "127.0.0.1", "--port", str(port)]
     if workers > 1:
         command += ["--workers", str(workers)]
+    if allow is not None:
+        command += ["--allow-dir", str(allow)]
     with log.open("wb") as sink:
         process = subprocess.Popen(command, env=env, stdout=sink, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 600
+    deadline = time.monotonic() + wait_seconds
     with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as http:
         while True:
             if process.poll() is not None:
@@ -143,7 +156,7 @@ def start_server(
                 pass
             if time.monotonic() > deadline:
                 process.kill()
-                raise SystemExit("atlas serve did not answer within 10 minutes")
+                raise SystemExit(f"atlas serve did not answer within {wait_seconds:g} s")
             time.sleep(0.5)
 
 

@@ -48,7 +48,7 @@ import httpx
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from bench_api_load import _cpu_seconds, _free_port, _memory_mib  # noqa: E402
+from bench_api_load import _cpu_seconds, _free_port, _memory_mib, start_server  # noqa: E402
 from bench_quality import DEFAULT_SAMPLES, QUERIES, SAMPLES  # noqa: E402
 
 WORK = HERE / ".cache" / "soak"
@@ -117,30 +117,6 @@ def build_library(samples: Path, library: Path) -> float:
     command = [str(atlas), "ingest", "--library", str(library), "--progress", "off", *targets]
     subprocess.run(command, env=clean_env(), check=True, stdout=subprocess.DEVNULL)
     return time.perf_counter() - started
-
-
-def start_server(library: Path, port: int, log: Path, token: str, allow: Path) -> subprocess.Popen[bytes]:
-    """``atlas serve`` with a write token and one allowed folder (bench_api_load's has neither)."""
-    atlas = Path(sys.executable).with_name("atlas")
-    env = {**clean_env(), "ATLAS_API_TOKEN": token}
-    command = [str(atlas), "serve", "--library", str(library), "--host", "127.0.0.1", "--port", str(port)]
-    command += ["--allow-dir", str(allow)]
-    with log.open("wb") as sink:
-        process = subprocess.Popen(command, env=env, stdout=sink, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 300
-    with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as http:
-        while True:
-            if process.poll() is not None:
-                raise SystemExit(f"atlas serve exited:\n{log.read_text()}")
-            try:
-                if http.get("/api/health").status_code == 200:
-                    return process
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                process.kill()
-                raise SystemExit("atlas serve did not answer within 5 minutes")
-            time.sleep(0.5)
 
 
 def write_srt(folder: Path, number: int, rng: random.Random) -> Path:
@@ -299,7 +275,7 @@ def main(argv: list[str] | None = None) -> None:
     token = secrets.token_urlsafe(24)
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
-    server = start_server(library, port, log, token, folder.resolve())
+    server = start_server(library, port, log, token=token, allow=folder.resolve(), wait_seconds=300)
     soak = Soak(base, token, folder.resolve(), queries, questions, args.keep)
     rss: list[tuple[float, float]] = []
     stop = threading.Event()
