@@ -51,11 +51,10 @@ from tests.speech import Recording, Utterance, build_utterances, write_wav  # no
 
 import atlas.asr.faster_whisper as fw  # noqa: E402
 from atlas.asr.base import Audio, ChunkTranscription, Transcriber  # noqa: E402
-from atlas.asr.pipeline import transcribe_stream  # noqa: E402
+from atlas.asr.pipeline import TranscribeOptions, transcribe_stream  # noqa: E402
 from atlas.config import Settings  # noqa: E402
 from atlas.library import Library  # noqa: E402
-from atlas.models import Transcript  # noqa: E402
-from atlas.sources.base import SourceOptions  # noqa: E402
+from atlas.models import IngestOptions, Transcript  # noqa: E402
 
 # What Atlas shipped before this benchmark: one model using every thread, beam 5.
 OLD_DEFAULT: dict[str, Any] = {"workers": 1, "beam_size": 5}
@@ -384,7 +383,7 @@ def peak_rss() -> Iterator[list[float]]:
 
 
 def transcribe(wav: Path, transcriber: Transcriber) -> Transcript:
-    return transcribe_stream(wav, transcriber, SourceOptions())
+    return transcribe_stream(wav, transcriber, TranscribeOptions())
 
 
 def busy_cpu_seconds() -> float:
@@ -469,7 +468,7 @@ def end_to_end(
     threads: int,
     defaults: dict[str, Any],
     name: str,
-    options: SourceOptions | None = None,
+    options: IngestOptions | None = None,
 ) -> Row:
     """``Library.ingest`` of the WAV into a fresh library with ``options`` (what `atlas ingest`'s flags give),
     models already loaded; ``defaults`` override what the ingest's ``load_transcriber`` call uses (the old
@@ -574,7 +573,7 @@ def main() -> None:
             transcriber = make()  # loads the weights now: load time is not transcription time
             transcribe(excerpt, transcriber)  # and first-use costs (the VAD model, buffers) are not either
             runs.append((name, partial(measure, name, recording, partial(transcribe, wav, transcriber))))
-        greedy = SourceOptions(asr_beam=1)  # `atlas ingest --beam 1`
+        greedy = IngestOptions(beam=1)  # `atlas ingest --beam 1`
         for name, defaults, options in (("--beam 1", {}, greedy), ("old default", OLD_DEFAULT, None)):
             title = f"end to end, {name}: Library.ingest (tiny.en, MiniLM)"
             ingest_run = partial(end_to_end, wav, recording, args.threads, defaults, title, options)

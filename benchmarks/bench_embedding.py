@@ -32,7 +32,8 @@ from atlas.config import WindowSettings  # noqa: E402
 from atlas.embedding.base import Embedder  # noqa: E402
 from atlas.embedding.registry import create_embedder  # noqa: E402
 from atlas.embedding.sentence_transformers import SentenceTransformerEmbedder  # noqa: E402
-from atlas.sources.base import Ingestible, SourceOptions  # noqa: E402
+from atlas.models import IngestOptions  # noqa: E402
+from atlas.sources.base import Ingestible, SourceContext  # noqa: E402
 from atlas.sources.transcript_files import TranscriptFileSource  # noqa: E402
 
 MODELS = ("all-MiniLM-L6-v2", "all-mpnet-base-v2")
@@ -51,7 +52,7 @@ def sample_texts() -> tuple[list[str], list[str]]:
     for path in sorted((HERE.parent / "samples").iterdir()):
         if not source.accepts(str(path)):
             continue
-        for item in source.items(str(path), SourceOptions()):
+        for item in source.items(str(path), IngestOptions(), SourceContext()):
             if isinstance(item, Ingestible):
                 cut = split_sentences(item.transcript, WindowSettings())
                 sentences += [s.text for s in cut]

@@ -47,7 +47,11 @@ DEFAULT_FILE = HERE.parent / "samples" / "berkeley-ai-rubric-lecture.whisper.txt
 
 
 class Before(Embedder):
-    """``inner``'s model behind the batching ``Embedder.embed`` had before issue 17."""
+    """``inner``'s model behind the batching ``Embedder.embed`` had before issue 17.
+
+    A frozen copy on purpose, though its batch-and-normalise tail reads like ``Embedder._embed_distinct``: it
+    is the baseline the other rows are measured against, so it must not follow later changes to the shipped
+    code (built from today's pieces, ``before`` would drift with what it is compared to)."""
 
     def __init__(self, inner: Embedder) -> None:
         self.inner, self.id, self.dim, self.batch_size = inner, inner.id, inner.dim, inner.batch_size
@@ -105,10 +109,11 @@ def ingest_seconds(
 
 
 def transcript_hours(path: Path) -> float:
-    from atlas.sources.base import Ingestible, SourceOptions
+    from atlas.models import IngestOptions
+    from atlas.sources.base import Ingestible, SourceContext
     from atlas.sources.registry import all_sources, resolve
 
-    (item,) = list(resolve(str(path), SourceOptions(), all_sources()))
+    (item,) = list(resolve(str(path), IngestOptions(), SourceContext(), all_sources()))
     assert isinstance(item, Ingestible)
     ends = [s.end for s in item.transcript.segments if s.end is not None]
     if not ends:
@@ -119,10 +124,11 @@ def transcript_hours(path: Path) -> float:
 def same_vectors(before: Embedder, after: Embedder, path: Path) -> float:
     """Max abs difference between the two batchings' vectors for the file's sentences."""
     from atlas.chunking.pieces import chunk_transcript
-    from atlas.sources.base import Ingestible, SourceOptions
+    from atlas.models import IngestOptions
+    from atlas.sources.base import Ingestible, SourceContext
     from atlas.sources.registry import all_sources, resolve
 
-    (item,) = list(resolve(str(path), SourceOptions(), all_sources()))
+    (item,) = list(resolve(str(path), IngestOptions(), SourceContext(), all_sources()))
     assert isinstance(item, Ingestible)
     sentences, _ = chunk_transcript(item.transcript, WindowSettings())
     texts = [s.text for s in sentences]

@@ -1,4 +1,4 @@
-"""Common-term pruning in BM25 (atlas.index.sqlite_terms) against the plain OR query, same run, same queries.
+"""Common-term pruning in BM25 (atlas.index.sqlite.terms) against the plain OR query, same run, same queries.
 
     .venv/bin/python benchmarks/bench_keyword_pruning.py                    # 1,000,000 windows
     .venv/bin/python benchmarks/bench_keyword_pruning.py --windows 200000
@@ -21,8 +21,9 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent / "src"))
 
 import bench_index_scale as scale  # noqa: E402
-from atlas.index import open_index, sqlite_terms  # noqa: E402
+from atlas.index import open_index  # noqa: E402
 from atlas.index.base import Candidate, Index  # noqa: E402
+from atlas.index.sqlite import terms as sqlite_terms  # noqa: E402
 from atlas.models import SearchFilters  # noqa: E402
 from atlas.search.text import keyword_terms  # noqa: E402
 

@@ -36,7 +36,8 @@ sys.path.insert(0, str(HERE.parent / "src"))
 from tests.speech import SENTENCES, build_recording, write_wav  # noqa: E402
 
 from atlas.config import Settings  # noqa: E402
-from atlas.library import IngestReport, Library  # noqa: E402
+from atlas.ingest_report import IngestReport  # noqa: E402
+from atlas.library import Library  # noqa: E402
 
 
 @dataclass(frozen=True)
@@ -128,10 +129,11 @@ def overhead_ms(folder: Path, rounds: int) -> tuple[float, float, float]:
     import ray
 
     from atlas.cluster.ray_ingest import IngestWorker
-    from atlas.sources.base import Ingestible, SourceOptions
+    from atlas.models import IngestOptions
+    from atlas.sources.base import Ingestible, SourceContext
 
     targets = sorted(str(path) for path in folder.iterdir())
-    options = SourceOptions()
+    options, context = IngestOptions(), SourceContext()
     local = IngestWorker("all-MiniLM-L6-v2", 1)
     local.ready()
     actor = ray.remote(IngestWorker).options(num_cpus=1).remote("all-MiniLM-L6-v2", 1)
@@ -141,19 +143,19 @@ def overhead_ms(folder: Path, rounds: int) -> tuple[float, float, float]:
         lib.embedder  # noqa: B018
         checked = {}
         for target in targets:
-            (item,) = local.read(target, options)
+            (item,) = local.read(target, options, context)
             assert isinstance(item, Ingestible)
             checked[target] = lib.check(item, target=target)
         lib.close()
 
     def in_process() -> None:
         for target in targets:
-            local.read(target, options)
+            local.read(target, options, context)
             local.prepare(checked[target])
 
     def on_actor() -> None:
         for target in targets:
-            ray.get(actor.read.remote(target, options))
+            ray.get(actor.read.remote(target, options, context))
             ray.get(actor.prepare.remote(checked[target]))
 
     best = {in_process: float("inf"), on_actor: float("inf")}

@@ -1,5 +1,6 @@
-"""Shared fixtures. Unit tests use the deterministic hashing embedder (instant); tests marked real_model use
-the bundled all-MiniLM-L6-v2, loaded once per session."""
+"""Shared fixtures. Unit tests use the deterministic hashing embedder (instant), a plugin of the suite's own
+(tests/fake_plugins.py, registered on import as any plugin is); tests marked real_model use the bundled
+all-MiniLM-L6-v2, loaded once per session."""
 
 from __future__ import annotations
 
@@ -12,12 +13,12 @@ import pytest
 
 from atlas.config import Settings
 from atlas.library import Library
+from tests.fake_plugins import FAKE_EMBEDDER as FAKE_EMBEDDER  # most tests take it from here
 from tests.postgres_server import PgServer, start_server
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "samples"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
-FAKE_EMBEDDER = "fake/hashing-64"
 # Under CI (any non-empty $CI but "0"/"false"; .ci/run sets CI=1) a skipped test is a failure: a suite that
 # goes green with the real paths skipped (no espeak-ng, no Chromium, an extra not installed) proves nothing.
 # Tests that are optional by design are not skipped but deselected: the ``optional_model`` marker, left out

@@ -18,6 +18,7 @@ from atlas.models import (
     Answer,
     AskOptions,
     Hit,
+    IngestOptions,
     SearchFilters,
     Segment,
     Sentence,
@@ -30,26 +31,24 @@ from atlas.models import (
 if TYPE_CHECKING:
     from atlas.config import Settings, resolve_settings
     from atlas.library import Library
-    from atlas.sources.base import SourceOptions
 
 # Loaded on first use: ``import atlas`` stays cheap for code that only needs the data classes.
 _LAZY = {
     "Library": "atlas.library",
     "Settings": "atlas.config",
     "resolve_settings": "atlas.config",
-    "SourceOptions": "atlas.sources.base",
 }
 
 __all__ = [
     "Answer",
     "AskOptions",
     "Hit",
+    "IngestOptions",
     "Library",
     "SearchFilters",
     "Segment",
     "Sentence",
     "Settings",
-    "SourceOptions",
     "Transcript",
     "Video",
     "Window",

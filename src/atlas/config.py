@@ -102,10 +102,10 @@ class AnswerSettings:
     model: str | None = None  # llama-cpp: qwen-1.5b (bundled) or a GGUF path; openai-compatible: a name
     base_url: str | None = None  # an OpenAI-compatible API root, e.g. http://127.0.0.1:11434/v1
     api_key: str | None = field(default=None, repr=False)
-    threads: int | None = None  # None: the library's --threads / ATLAS_THREADS, else the model's default
+    threads: int | None = None  # None: the library's threads (ATLAS_THREADS), else the generator's default
     context_tokens: int | None = None  # None: the generator's own context budget
     max_answer_tokens: int = 256
-    moments: int = 6  # moments retrieved and offered to the generator
+    limit: int = 6  # moments retrieved and offered to the generator (``AskOptions.limit``, ``--limit``)
     # A question of several parts ("what is X, and how much does Y cost?") is searched whole and part by part
     # and its passages cut to the sentences that answer; False searches it whole and packs whole windows.
     question_parts: bool = True
@@ -315,6 +315,15 @@ def resolve_serve_settings(
         allowed_hosts=tuple(h.strip().lower().rstrip(".") for h in hosts if h.strip()),
         allowed_asr_models=tuple(m.strip() for m in models if m.strip()),
     )
+
+
+ENV_PLUGINS = "ATLAS_PLUGINS"  # comma-separated modules that register plugins on import (atlas/plugins.py)
+
+
+def plugin_modules(environ: Mapping[str, str] | None = None) -> tuple[str, ...]:
+    """The modules ``ATLAS_PLUGINS`` names, for plugins not installed as a distribution with entry points."""
+    env = os.environ if environ is None else environ
+    return _comma_list(env.get(ENV_PLUGINS))
 
 
 def _comma_list(value: str | None) -> tuple[str, ...]:

@@ -1,95 +1,54 @@
-"""The facade every face (CLI, HTTP API, web page) calls: ingest, search, list, show, remove, export,
-import."""
+"""The facade every face (CLI, HTTP API, web page) calls: ingest (and update what it follows), search, ask,
+list, show, remove, export, import. It sits on top: the stages it drives never import it back."""
 
 from __future__ import annotations
 
 import hashlib
-import json
-import logging
 from collections.abc import Iterable, Iterator
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Literal, Protocol
+from typing import TYPE_CHECKING
 
-import numpy as np
-
-from atlas.chunking.pieces import chunk_transcript
-from atlas.config import DEFAULT_EMBEDDER, Settings, WindowSettings
-from atlas.embedding import pooling
-from atlas.embedding.base import Embedder, Matrix
+from atlas.config import DEFAULT_EMBEDDER, AnswerSettings, Settings, WindowSettings
+from atlas.embedding.base import Embedder
 from atlas.embedding.registry import create_embedder, embedder_id_for, embedder_name_for
-from atlas.errors import (
-    AtlasError,
-    DiskFullError,
-    LibraryMismatchError,
-    NotFoundError,
-    SourceError,
-    as_disk_full,
-)
-from atlas.ids import conform_video_id
-from atlas.index.base import Index, IndexIdentity, VideoRecord, segments_to_json
+from atlas.errors import DiskFullError, LibraryMismatchError, NotFoundError, SourceError
+from atlas.follows import Follow, FollowStore
+from atlas.index.base import Index, IndexIdentity, Vectors, VideoRecord
 from atlas.index.postgres_schema import redact
-from atlas.models import Answer, AnswerEvent, AskOptions, Hit, SearchFilters, Video
+from atlas.ingest_report import IngestReport, ItemOutcome, Status
+from atlas.ingest_steps import (
+    CheckedItem,
+    IngestObserver,
+    SilentObserver,
+    cleaned,
+    content_hash,
+    failing_alone,
+    prepare_record,
+    progress_for,
+    with_times_repaired,
+)
+from atlas.models import (
+    Answer,
+    AnswerEvent,
+    AskOptions,
+    Hit,
+    IngestOptions,
+    SearchFilters,
+    Sentence,
+    Video,
+)
 from atlas.search.engine import Mode, SearchEngine
-from atlas.sources.base import Ingestible, ProgressFn, SourceFailure, SourceOptions, SourceSkipped
-from atlas.sources.cue_times import MAX_SECONDS, repair_times
+from atlas.sources.base import Ingestible, SourceContext, SourceFailure, SourceListed, SourceSkipped
 from atlas.sources.registry import all_sources, expand_targets, resolve
 from atlas.sources.validate import check_options, check_targets
-from atlas.textsafe import strip_controls
-
-log = logging.getLogger("atlas.library")
 
 if TYPE_CHECKING:
     from atlas.chapters.service import ChapterOptions, Chapters
 
-Status = Literal["added", "replaced", "unchanged", "skipped", "failed"]
-
-
-@dataclass(frozen=True, slots=True)
-class ItemOutcome:
-    target: str
-    status: Status
-    video_id: str | None = None
-    title: str | None = None
-    windows: int = 0
-    message: str | None = None
-    # Went in, but something was fixed or left out on the way (impossible cue times, unreadable timing lines).
-    warnings: tuple[str, ...] = ()
-
-
-@dataclass(slots=True)
-class IngestReport:
-    outcomes: list[ItemOutcome] = field(default_factory=list)
-    # Set when the batch stopped early (a full disk): the targets after the last outcome were not tried.
-    stopped: AtlasError | None = None
-
-    @property
-    def failed(self) -> list[ItemOutcome]:
-        return [o for o in self.outcomes if o.status == "failed"]
-
-    def count(self, status: Status) -> int:
-        return sum(1 for o in self.outcomes if o.status == status)
-
-
-@dataclass(frozen=True, slots=True)
-class CheckedItem:
-    """A video ready to chunk and embed (``Library.check``): its times repaired, its content hash and the
-    stored one known. ``prepare_record`` needs nothing else, so it also runs on a Ray worker."""
-
-    target: str
-    item: Ingestible
-    warnings: tuple[str, ...]
-    identity: IndexIdentity
-    windows: WindowSettings
-    digest: str
-    previous: str | None  # the stored content hash; None: a new video
-
-    def outcome(self, status: Status, *, windows: int = 0) -> ItemOutcome:
-        video = self.item.video
-        return ItemOutcome(
-            self.target, status, video.video_id, video.title, windows=windows, warnings=self.warnings
-        )
+# What callers import from here; the ingest steps themselves live in ingest_steps.py.
+__all__ = ["IngestObserver", "Library", "LibraryHealth"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,50 +60,15 @@ class LibraryHealth:
     store: str | None = None  # the PostgreSQL store's URL (password hidden); None: embedded SQLite
 
 
-class IngestObserver(Protocol):
-    """Progress hooks (the CLI draws rich progress bars with them)."""
-
-    def item_started(self, target: str) -> None: ...
-
-    def stage(self, target: str, stage: str) -> None: ...
-
-    def progress(self, target: str, stage: str, done: float, total: float | None) -> None:
-        """Measured progress inside a stage (bytes downloaded, audio seconds transcribed)."""
-        ...
-
-    def item_finished(self, outcome: ItemOutcome) -> None: ...
-
-
-class _Silent:
-    def item_started(self, target: str) -> None: ...
-
-    def stage(self, target: str, stage: str) -> None: ...
-
-    def progress(self, target: str, stage: str, done: float, total: float | None) -> None: ...
-
-    def item_finished(self, outcome: ItemOutcome) -> None: ...
-
-
 class Library:
-    def __init__(
-        self,
-        settings: Settings,
-        index: Index,
-        embedder: Embedder | None = None,
-    ) -> None:
+    def __init__(self, settings: Settings, index: Index, embedder: Embedder | None = None) -> None:
         self.settings = settings
         self.index = index
         self._embedder = embedder
         self._engine = SearchEngine(index, self._get_embedder, settings.search)
 
     @classmethod
-    def open(
-        cls,
-        settings: Settings,
-        *,
-        create: bool = True,
-        embedder: Embedder | None = None,
-    ) -> Library:
+    def open(cls, settings: Settings, *, create: bool = True, embedder: Embedder | None = None) -> Library:
         """Open (or with ``create``, make) the library directory. Read-only commands pass ``create=False``.
 
         With ``settings.store`` the index lives in that PostgreSQL database; the directory still holds the
@@ -182,7 +106,9 @@ class Library:
 
     # -- embedder and identity ------------------------------------------------------------------------------
 
-    def _embedder_name(self) -> str:
+    def embedder_name(self) -> str:
+        """The embedder to load: the recorded one (a new library: ``--embedder`` or the default); an
+        ``--embedder`` naming another is refused (``LibraryMismatchError``)."""
         recorded = self.index.identity()
         wanted = self.settings.embedder
         if recorded is None:
@@ -199,7 +125,7 @@ class Library:
 
     def _get_embedder(self) -> Embedder:
         if self._embedder is None:
-            self._embedder = create_embedder(self._embedder_name(), threads=self.settings.threads)
+            self._embedder = create_embedder(self.embedder_name(), threads=self.settings.threads)
         recorded = self.index.identity()
         if recorded is not None and recorded.embedder != self._embedder.id:
             raise LibraryMismatchError(
@@ -226,7 +152,7 @@ class Library:
         one, so re-ingesting unchanged files stays instant."""
         recorded = self.index.identity()
         if recorded is not None:
-            self._embedder_name()  # refuses a conflicting --embedder before any work
+            self.embedder_name()  # refuses a conflicting --embedder before any work
             return IndexIdentity(recorded.embedder, recorded.dim, self.window_settings().as_dict())
         embedder = self._get_embedder()
         return IndexIdentity(embedder=embedder.id, dim=embedder.dim, windows=self.settings.windows.as_dict())
@@ -236,27 +162,34 @@ class Library:
     def ingest(
         self,
         targets: Iterable[str],
-        options: SourceOptions | None = None,
+        options: IngestOptions | None = None,
         observer: IngestObserver | None = None,
+        *,
+        context: SourceContext | None = None,
     ) -> IngestReport:
         """Ingest every target; a bad one is reported and the others still go in. A bad option (``video_id``,
-        ``url``) or an empty target is refused before any work (``UserInputError``)."""
+        ``url``) or an empty target is refused before any work (``UserInputError``). ``context``: what the
+        caller sets of the sources' context (the HTTP API: its allowed directories); the rest is filled in."""
         targets = check_targets(targets)
-        check_options(options or SourceOptions())
-        self._require_writable("cannot add videos to it")
-        options = self.source_options(options or SourceOptions())
-        observer = observer or _Silent()
+        options = options or IngestOptions()
+        check_options(options)
+        self.require_writable("cannot add videos to it")
+        filled = self.source_context(context or SourceContext())
+        observer = observer or SilentObserver()
         sources = all_sources()
         report = IngestReport()
         for target in expand_targets(targets, sources):
             observer.item_started(target)
-            per_target = replace(options, progress=_progress_for(observer, target))
+            per_target = replace(filled, progress=progress_for(observer, target))
             try:
-                for item in _failing_alone(target, resolve(target, per_target, sources)):
+                for item in failing_alone(target, resolve(target, options, per_target, sources)):
+                    if isinstance(item, SourceListed):  # a playlist or channel: followed for atlas update
+                        self.follow(item, options)
+                        continue
                     if isinstance(item, Ingestible):
-                        item = _cleaned(item)
+                        item = cleaned(item)
                         if options.video_id is None:
-                            item = self._distinct_id(item)
+                            item = self.distinct_id(item)
                     outcome = self._ingest_one(target, item, observer)
                     report.outcomes.append(outcome)
                     observer.item_finished(outcome)
@@ -270,28 +203,29 @@ class Library:
                 break
         return report
 
-    def _require_writable(self, consequence: str) -> None:
+    def require_writable(self, consequence: str) -> None:
+        """``LibraryReadOnlyError`` saying ``consequence`` when the store cannot be written."""
         if self.index.read_only:
-            from atlas.index.sqlite_readonly import read_only_error
+            from atlas.index.sqlite.readonly import read_only_error
 
             raise read_only_error(self.settings.library_dir, consequence)
 
-    def source_options(self, options: SourceOptions) -> SourceOptions:
-        """The user's options plus what sources need from the library: the transcript cache (so nothing is
-        transcribed twice, even across a crash) and which videos are already indexed (so a playlist re-run
-        only fetches what is missing)."""
+    def source_context(self, context: SourceContext) -> SourceContext:
+        """``context`` with what sources need from the library filled in where the caller left it unset: the
+        transcript cache (so nothing is transcribed twice, even across a crash) and which videos are already
+        indexed (so a playlist re-run only fetches what is missing)."""
         return replace(
-            options,
-            library_dir=options.library_dir or self.settings.library_dir,
-            cache_dir=options.cache_dir or self.settings.library_dir / "cache",
-            threads=options.threads if options.threads is not None else self.settings.threads,
-            is_indexed=options.is_indexed or self._is_indexed,
+            context,
+            cache_dir=context.cache_dir or self.settings.library_dir / "cache",
+            threads=context.threads if context.threads is not None else self.settings.threads,
+            is_indexed=context.is_indexed or self.is_indexed,
         )
 
-    def _is_indexed(self, video_id: str) -> bool:
+    def is_indexed(self, video_id: str) -> bool:
+        """True when the library holds a video of this id (sources skip those unless ``refresh``)."""
         return self.index.content_hash(video_id) is not None
 
-    def _distinct_id(self, item: Ingestible) -> Ingestible:
+    def distinct_id(self, item: Ingestible) -> Ingestible:
         """Two different files named ``talk.vtt`` must not replace each other: an id derived from a file name
         that is already taken by another source gets a short, stable suffix from this file's path."""
         video = item.video
@@ -320,7 +254,7 @@ class Library:
         self, item: Ingestible, *, target: str = "", observer: IngestObserver | None = None
     ) -> ItemOutcome:
         """Chunk, embed and store one video atomically; a no-op when the same content is already stored."""
-        observer = observer or _Silent()
+        observer = observer or SilentObserver()
         checked = self.check(item, target=target)
         if checked.previous == checked.digest:
             return checked.outcome("unchanged")
@@ -330,21 +264,11 @@ class Library:
     def check(self, item: Ingestible, *, target: str = "") -> CheckedItem:
         """What ``add`` does before chunking: the cue times repaired, the content hash, the stored one.
         ``SourceError`` for a transcript that holds no text."""
-        segments, repaired = repair_times(item.transcript.segments)  # every moment inside its window
-        warnings = item.warnings + ((repaired,) if repaired else ())
-        if repaired:
-            item = replace(item, transcript=replace(item.transcript, segments=tuple(segments)))
-            if (item.video.duration or 0) > MAX_SECONDS:  # read off the bad times: taken again from the fixed
-                item = replace(item, video=replace(item.video, duration=None))
-        video, transcript = item.video, item.transcript
-        if not any(seg.text.strip() for seg in transcript.segments):
-            raise SourceError(
-                target or video.source, "the transcript holds no text", hint=repaired or "check the file"
-            )
+        item = with_times_repaired(item, target)
         identity = self.identity()
-        digest = content_hash(video, item, identity)
-        previous = self.index.content_hash(video.video_id)
-        return CheckedItem(target, item, warnings, identity, self.window_settings(), digest, previous)
+        digest = content_hash(item.video, item, identity)
+        previous = self.index.content_hash(item.video.video_id)
+        return CheckedItem(target, item, item.warnings, identity, self.window_settings(), digest, previous)
 
     def store_record(self, checked: CheckedItem, record: VideoRecord) -> ItemOutcome:
         """Write a record ``prepare_record`` made from ``checked``, in one transaction."""
@@ -352,6 +276,28 @@ class Library:
         self.index.put_video(record)
         status: Status = "added" if checked.previous is None else "replaced"
         return checked.outcome(status, windows=len(record.windows))
+
+    # -- follows --------------------------------------------------------------------------------------------
+
+    def follows(self) -> FollowStore:
+        """The playlists and channels this library follows (``<library>/follows.json``)."""
+        return FollowStore.for_library(self.settings.library_dir)
+
+    def follow(self, listed: SourceListed, options: IngestOptions) -> Follow:
+        """Follow a playlist or channel a source listed, with this ingest's ``--since`` / ``--max``."""
+        return self.follows().follow(listed.url, listed.kind, listed.title, options)
+
+    def update(
+        self, options: IngestOptions | None = None, observer: IngestObserver | None = None
+    ) -> list[tuple[Follow, IngestReport]]:
+        """``atlas update``: ingest what is new in every followed playlist/channel, each with the ``--since``
+        / ``--max`` it was last ingested with; one report per follow, in follow order."""
+        base = options or IngestOptions()
+        results: list[tuple[Follow, IngestReport]] = []
+        for follow in self.follows().load():
+            per_follow = replace(base, since=follow.since, max_items=follow.max_items)
+            results.append((follow, self.ingest([follow.url], per_follow, observer)))
+        return results
 
     # -- read -----------------------------------------------------------------------------------------------
 
@@ -386,10 +332,8 @@ class Library:
         NotFoundError for an unknown id. ``options``: titles ("keyphrase" or "llm"), segmenter, lengths."""
         from atlas.chapters.service import chapters_of
 
-        answer = self.settings.answer
-        if answer.threads is None and self.settings.threads is not None:
-            answer = answer.with_(threads=self.settings.threads)
-        return chapters_of(self.index.get_record(video_id), options, answer_settings=answer)
+        record = self.index.get_record(video_id)
+        return chapters_of(record, options, answer_settings=self._answer_settings())
 
     def remove(self, video_id: str) -> None:
         if not self.index.remove_video(video_id):
@@ -398,7 +342,8 @@ class Library:
             )
 
     def health(self) -> LibraryHealth:
-        """What the library holds and whether its store is consistent (``atlas doctor``, ``/api/health``)."""
+        """What the library holds and whether its store is consistent (``atlas doctor``; ``/api/health``
+        reports counts only, without this consistency check)."""
         return LibraryHealth(
             directory=self.settings.library_dir,
             identity=self.index.identity(),
@@ -415,7 +360,7 @@ class Library:
     def import_(self, path: Path) -> IngestReport:
         from atlas.exchange.jsonl import import_library
 
-        self._require_writable("cannot import into it")
+        self.require_writable("cannot import into it")
         return import_library(self.index, path)
 
     # -- ask ------------------------------------------------------------------------------------------------
@@ -426,108 +371,21 @@ class Library:
         for this call (generator, model, moments to read, filters, extractive fallback)."""
         from atlas.answer import service
 
-        return service.ask(self, question, options or AskOptions())
+        return service.ask(self, self._answer_settings(), question, options or AskOptions())
 
     def ask_stream(self, question: str, options: AskOptions | None = None) -> Iterator[AnswerEvent]:
         """``ask`` as events: ``MomentsFound``, then ``AnswerToken`` as generated, then ``AnswerDone``."""
         from atlas.answer import service
 
-        return service.ask_stream(self, question, options or AskOptions())
+        return service.ask_stream(self, self._answer_settings(), question, options or AskOptions())
 
+    def sentences(self, video_id: str, first: int, last: int) -> tuple[list[Sentence], Vectors]:
+        """Sentences first..last (inclusive) of a video, with their stored vectors (what an answer reads)."""
+        return self.index.sentences(video_id, first, last)
 
-def _failing_alone(
-    target: str, items: Iterator[Ingestible | SourceSkipped | SourceFailure]
-) -> Iterator[Ingestible | SourceSkipped | SourceFailure]:
-    """``items``, with an unexpected error from a source or parser (a bug, a hostile file it did not
-    foresee) turned into one failed item: a bad file fails alone, the next targets still go in. Atlas's own
-    errors other than a source's (a library built with another embedder, a missing package) still stop the
-    whole ingest, as they concern every target."""
-    try:
-        yield from items
-    except AtlasError:
-        raise
-    except Exception as exc:
-        full = as_disk_full(exc, target)  # a download or the transcript cache hit a full disk
-        if full is not None:
-            raise full from exc
-        log.warning("reading %s failed unexpectedly", target, exc_info=True)
-        detail = " ".join(str(exc).split())[:200]
-        problem = f"could not be read ({type(exc).__name__}{': ' + detail if detail else ''})"
-        yield SourceFailure(SourceError(target, problem, hint="check the file; the details are in the log"))
-
-
-def _cleaned(item: Ingestible) -> Ingestible:
-    """Ids derived from outside data made to conform (ids.py); titles and channels without control
-    characters, which would act on a terminal that prints them."""
-    video = item.video
-    cleaned = replace(
-        video,
-        video_id=conform_video_id(video.video_id),
-        title=strip_controls(video.title),
-        channel=strip_controls(video.channel) if video.channel else video.channel,
-    )
-    return item if cleaned == video else replace(item, video=cleaned)
-
-
-def prepare_record(
-    checked: CheckedItem, embedder: Embedder, observer: IngestObserver | None = None
-) -> VideoRecord:
-    """Chunk and embed a checked video into the record ``Library.store_record`` writes. Touches no store."""
-    observer = observer or _Silent()
-    target, item, identity = checked.target, checked.item, checked.identity
-    video, transcript = item.video, item.transcript
-    observer.stage(target, "chunk")
-    sentences, windows = chunk_transcript(transcript, checked.windows)
-    observer.stage(target, "embed")
-    sentence_vectors = _embedded(embedder, [s.text for s in sentences], target, observer)
-    window_vectors = pooling.window_vectors(embedder, windows, sentences, sentence_vectors, identity.windows)
-    observer.stage(target, "index")
-    duration = video.duration
-    if duration is None and transcript.timed:
-        duration = max((s.end for s in transcript.segments if s.end is not None), default=None)
-    stored_video = replace(
-        video,
-        content_hash=checked.digest,
-        timed=transcript.timed,
-        duration=duration,
-        transcript_origin=transcript.origin,
-    )
-    return VideoRecord(
-        stored_video, transcript, tuple(sentences), tuple(windows), sentence_vectors, window_vectors
-    )
-
-
-# Texts per embedder call when reporting progress: large enough that batching inside the embedder is not
-# affected, small enough that a 1 MB transcript reports every few seconds on 2 cores.
-EMBED_STEP = 512
-
-
-def _embedded(embedder: Embedder, texts: list[str], target: str, observer: IngestObserver) -> Matrix:
-    """``embedder.embed(texts)``, in steps that report ``embed`` progress (texts done of all)."""
-    if len(texts) <= EMBED_STEP:
-        return embedder.embed(texts)
-    parts = []
-    for begin in range(0, len(texts), EMBED_STEP):
-        parts.append(embedder.embed(texts[begin : begin + EMBED_STEP]))
-        observer.progress(target, "embed", min(begin + EMBED_STEP, len(texts)), len(texts))
-    return np.concatenate(parts)
-
-
-def _progress_for(observer: IngestObserver, target: str) -> ProgressFn:
-    def report(stage: str, done: float, total: float | None) -> None:
-        observer.progress(target, stage, done, total)
-
-    return report
-
-
-def content_hash(video: Video, item: Ingestible, identity: IndexIdentity) -> str:
-    """Same content + same metadata + same index identity -> same hash -> re-ingest is a no-op."""
-    meta = asdict(replace(video, content_hash="", extra={}))
-    payload = {
-        "video": meta,
-        "origin": item.transcript.origin,
-        "segments": segments_to_json(item.transcript.segments),
-        "identity": asdict(identity),
-    }
-    blob = json.dumps(payload, sort_keys=True, ensure_ascii=False, default=str).encode()
-    return hashlib.sha256(blob).hexdigest()
+    def _answer_settings(self) -> AnswerSettings:
+        """``settings.answer``, on the library's threads (``ATLAS_THREADS``) unless it names its own."""
+        answer = self.settings.answer
+        if answer.threads is None and self.settings.threads is not None:
+            answer = answer.with_(threads=self.settings.threads)
+        return answer

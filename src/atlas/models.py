@@ -11,7 +11,7 @@ times); Atlas never invents a time to fill that gap.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Literal
@@ -52,6 +52,10 @@ class Transcript:
         return any(s.start is not None for s in self.segments)
 
 
+# A YouTube video, a local media file (played from /media/{id}), a bare transcript file.
+VideoKind = Literal["youtube", "media", "transcript"]
+
+
 @dataclass(frozen=True, slots=True)
 class Video:
     """A searchable item: a YouTube video, a local media file, or a bare transcript file."""
@@ -59,7 +63,7 @@ class Video:
     video_id: str
     title: str
     source: str  # path or URL the content came from
-    kind: str = "transcript"  # youtube | media | transcript
+    kind: VideoKind = "transcript"
     url: str | None = None  # canonical page / media URL, without a time fragment
     channel: str | None = None
     published: str | None = None  # ISO date YYYY-MM-DD
@@ -136,6 +140,33 @@ class AskOptions:
     limit: int | None = None  # how many moments to read
     filters: SearchFilters | None = None
     fallback: bool = False  # answer extractively when the generator fails
+
+
+@dataclass(frozen=True, slots=True)
+class IngestOptions:
+    """What the user chose for one ingest (``atlas ingest``'s flags, ``POST /api/ingest``'s ``options``, by
+    the same names). What sources need from the library besides is ``atlas.sources.base.SourceContext``."""
+
+    # One target only: they name a single video.
+    title: str | None = None
+    video_id: str | None = None
+    url: str | None = None  # the page or media URL the transcript belongs to
+    channel: str | None = None
+    published: str | None = None  # ISO date
+    # Whisper model for media without trustworthy captions; None: tiny.en, or the multilingual base for a
+    # video known to be in another language (atlas.asr.models.choose_model)
+    asr_model: str | None = None
+    force_asr: bool = False  # transcribe even when captions / sidecar subtitles exist
+    # Whisper's beam width; None: atlas.asr.faster_whisper.BEAM_SIZE. 1 (greedy) trades accuracy for speed
+    beam: int | None = None
+    since: str | None = None  # playlists and channels: only videos published on/after this ISO date
+    max_items: int | None = None  # playlists and channels: at most this many videos (newest first)
+    refresh: bool = False  # re-fetch videos already in the library instead of skipping them
+
+
+# How a long request reports as it goes: (stage, done, total), e.g. ("transcribe", 312.0, 3600.0) audio
+# seconds, ("download", bytes, bytes or None).
+ProgressFn = Callable[[str, float, float | None], None]
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,6 +17,7 @@ import httpx
 
 from tests.api.conftest import free_port
 from tests.conftest import FAKE_EMBEDDER
+from tests.fake_plugins import plugin_env
 
 
 @dataclass
@@ -37,11 +38,18 @@ class Served:
 
 @contextmanager
 def atlas_serve(
-    library: Path, allowed: list[Path], log: Path, *, token: str | None = None, embedder: str = FAKE_EMBEDDER
+    library: Path,
+    allowed: list[Path],
+    log: Path,
+    *,
+    token: str | None = None,
+    embedder: str = FAKE_EMBEDDER,
+    workers: int | None = None,
 ) -> Iterator[Served]:
-    """Start ``atlas serve`` and wait until /api/health answers; terminated (if still alive) on exit."""
+    """Start ``atlas serve`` (with ``--workers`` when given) and wait until /api/health answers; terminated
+    (if still alive) on exit."""
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ATLAS_")}
+    env = plugin_env({k: v for k, v in os.environ.items() if not k.startswith("ATLAS_")})  # + the fake
     env["ATLAS_GENERATOR"] = "extractive"  # /api/ask answers without loading a language model
     if token:
         env["ATLAS_API_TOKEN"] = token
@@ -49,6 +57,8 @@ def atlas_serve(
     command = [str(atlas), "serve", "--library", str(library), "--port", str(port), "--embedder", embedder]
     for folder in allowed:
         command += ["--allow-dir", str(folder)]
+    if workers is not None:
+        command += ["--workers", str(workers)]
     base = f"http://127.0.0.1:{port}"
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     # The log goes to a file, not a pipe: a pipe nobody reads fills up and blocks the server.

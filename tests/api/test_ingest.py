@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from atlas.api.jobs import Job, JobCancelled, _JobObserver
 from atlas.config import Settings
 from atlas.library import Library
-from atlas.sources.base import SourceOptions
+from atlas.models import IngestOptions
 from tests.api.conftest import TOKEN, MakeClient, ingest, wait_for_job
 
 
@@ -64,7 +64,7 @@ def test_a_bad_file_fails_alone(client: TestClient, data_dir: Path) -> None:
 
 
 def test_observer_reports_stages_and_measured_progress(settings: Settings) -> None:
-    job = Job(id="j", targets=["a.vtt", "b.vtt"], options=SourceOptions(), refused=[])
+    job = Job(id="j", targets=["a.vtt", "b.vtt"], options=IngestOptions(), refused=[])
     job.state = "running"
     observer = _JobObserver(job)
     observer.item_started("a.vtt")
@@ -82,7 +82,7 @@ def test_observer_reports_stages_and_measured_progress(settings: Settings) -> No
 
 
 def test_cancelling_stops_between_stages_and_writes_nothing(settings: Settings, data_dir: Path) -> None:
-    job = Job(id="j", targets=[], options=SourceOptions(), refused=[])
+    job = Job(id="j", targets=[], options=IngestOptions(), refused=[])
     job.cancel.set()
     with Library.open(settings) as lib, pytest.raises(JobCancelled):
         lib.ingest([str(data_dir / "normconf-ml-cost-talk.txt")], observer=_JobObserver(job))

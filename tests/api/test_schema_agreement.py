@@ -1,16 +1,42 @@
 """What schemathesis found (test_schemathesis.py), pinned one by one: the document and the server agree on
-what is valid, 405s name every method a path serves, and no input makes an item fail "unexpectedly"."""
+what is valid, 405s name every method a path serves, and no input makes an item fail "unexpectedly".
+
+Then the response shapes: each is built by one serializer (atlas.views, the models' ``to_json``, api.jobs),
+shared by the CLI's ``--json`` and the API, and its ``*Out`` model declares exactly the fields it builds."""
 
 from __future__ import annotations
 
+import json
+import re
 from pathlib import Path
+from types import UnionType
+from typing import Any, Union, get_args, get_origin
 
 import pytest
 from fastapi.testclient import TestClient
+from pydantic import BaseModel
 
+import atlas
+from atlas.api.jobs import summarize
+from atlas.api.routes.chapters import ChaptersOut
+from atlas.api.schemas import (
+    AnswerOut,
+    HitOut,
+    JobOut,
+    JobSummaryOut,
+    OutcomeCountsOut,
+    OutcomeOut,
+    VideoDetailOut,
+    VideoOut,
+)
+from atlas.config import Settings
 from atlas.errors import UserInputError
+from atlas.ingest_report import STATUSES, ItemOutcome
+from atlas.models import AskOptions, Video, VideoKind
 from atlas.sources.validate import check_web_url
+from atlas.views import outcome_counts, outcome_json, record_json, video_json
 from tests.api.conftest import TOKEN, MakeClient, ingest
+from tests.conftest import run_cli
 
 LECTURE = "berkeley-ai-rubric-lecture"
 
@@ -100,3 +126,80 @@ def test_a_url_python_cannot_split_fails_alone_as_unsupported(client: TestClient
     bad, good = job["outcomes"]
     assert bad["status"] == "failed" and "unsupported URL" in bad["message"]  # not "failed unexpectedly"
     assert good["status"] == "added"
+
+
+# -- each response shape: one serializer, and its *Out model declares exactly what it builds ----------------
+
+
+def assert_shape(data: Any, annotation: Any, where: str = "") -> None:
+    """``data`` has exactly the fields the model (or list/dict/optional of models) declares, at every depth,
+    and validates against it: FastAPI's response_model would silently drop an extra key, so check here."""
+    origin, args = get_origin(annotation), get_args(annotation)
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        assert isinstance(data, dict), f"{where}: {data!r} is not an object"
+        fields = annotation.model_fields
+        assert set(data) == set(fields), f"{where or annotation.__name__}: {sorted(set(data) ^ set(fields))}"
+        annotation.model_validate(data)
+        for name, field in fields.items():
+            assert_shape(data[name], field.annotation, f"{where}.{name}")
+    elif origin is list:
+        for number, item in enumerate(data):
+            assert_shape(item, args[0], f"{where}[{number}]")
+    elif origin is dict:
+        for key, value in data.items():
+            assert_shape(value, args[1], f"{where}[{key!r}]")
+    elif origin in (Union, UnionType) and data is not None:
+        for model in (a for a in args if isinstance(a, type) and issubclass(a, BaseModel)):
+            assert_shape(data, model, where)
+
+
+def test_every_serializer_builds_exactly_its_response_model(client: TestClient, data_dir: Path) -> None:
+    job = ingest(client, data_dir)
+    assert job["state"] == "done"
+    context = client.app.state.atlas  # type: ignore[attr-defined]
+    library = context.library
+    youtube = Video("dQw4w9WgXcQ", "A talk", "https://youtu.be/dQw4w9WgXcQ", kind="youtube")
+    videos = [*library.list_videos(), youtube]
+    assert {v.kind for v in videos} == set(get_args(VideoKind))  # every kind of video, media included
+    for video in videos:
+        assert_shape(video_json(video), VideoOut, video.video_id)
+    for video in videos[:-1]:
+        assert_shape(record_json(library.get_record(video.video_id)), VideoDetailOut, video.video_id)
+
+    hits = library.search("gpu cost", limit=5)
+    assert hits
+    for hit in hits:
+        assert_shape(hit.to_json(), HitOut, "hit")
+    answer = library.ask("how can I cut GPU costs?", AskOptions(generator="extractive"))
+    assert answer.citations
+    assert_shape(answer.to_json(), AnswerOut, "answer")
+    assert_shape(library.chapters(LECTURE).to_json(), ChaptersOut, "chapters")
+
+    (finished,) = context.jobs.recent()
+    assert_shape(finished.snapshot(), JobOut, "job")
+    assert_shape(summarize(finished.snapshot()), JobSummaryOut, "job summary")
+    warned = ItemOutcome("/x.vtt", "added", "x", "X", windows=2, warnings=("a cue ends before it starts",))
+    assert_shape(outcome_json(warned), OutcomeOut, "outcome")
+    assert_shape(outcome_counts(STATUSES), OutcomeCountsOut, "counts")
+
+
+def test_the_cli_lists_and_shows_videos_as_the_api_does(
+    client: TestClient, data_dir: Path, settings: Settings, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert ingest(client, data_dir)["state"] == "done"
+    library = ["--library", str(settings.library_dir)]
+    code, listed, _ = run_cli(capsys, "list", "--json", *library)
+    assert code == 0 and json.loads(listed) == client.get("/api/videos").json()
+    for video in json.loads(listed):
+        code, shown, _ = run_cli(capsys, "show", video["video_id"], "--json", *library)
+        assert code == 0 and json.loads(shown) == client.get(f"/api/videos/{video['video_id']}").json()
+
+
+def test_the_statuses_are_written_once(client: TestClient) -> None:
+    schemas = client.get("/openapi.json").json()["components"]["schemas"]
+    assert schemas["OutcomeOut"]["properties"]["status"]["enum"] == list(STATUSES)
+    assert list(schemas["OutcomeCountsOut"]["properties"]) == list(STATUSES)
+    # The web page keeps its own list (it has no other use for the OpenAPI document): it must be this one.
+    page = (Path(atlas.__file__).parent / "web" / "add.js").read_text()
+    listed = re.search(r"const OUTCOME_ORDER = (\[[^\]]*\]);", page)
+    assert listed is not None and json.loads(listed.group(1)) == list(STATUSES)

@@ -4,23 +4,16 @@ next search, and several server processes serve one library, read-only."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
-import httpx
 from fastapi.testclient import TestClient
 
 from atlas.api.context import ApiContext
 from atlas.api.search_cache import SearchCache
 from atlas.config import Settings
 from atlas.library import Library
-from tests.api.conftest import MakeClient, free_port, ingest
-from tests.conftest import FAKE_EMBEDDER
+from tests.api.conftest import MakeClient, ingest
+from tests.api.serve_process import atlas_serve
 
 QUERY = "quokka zanzibar"
 
@@ -119,45 +112,14 @@ def test_the_cache_is_bounded_and_forgets_an_old_generation() -> None:
 # -- atlas serve --workers N ---------------------------------------------------------------------------------
 
 
-@contextmanager
-def _serve_workers(library: Path, log: Path, workers: int) -> Iterator[httpx.Client]:
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ATLAS_")}
-    atlas = Path(sys.executable).with_name("atlas")
-    command = [str(atlas), "serve", "--library", str(library), "--port", str(port)]
-    command += ["--embedder", FAKE_EMBEDDER, "--workers", str(workers)]
-    with log.open("ab") as out:
-        process = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
-    http = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60)
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            assert process.poll() is None, log.read_text()
-            try:
-                if http.get("/api/health").status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, f"atlas serve did not come up:\n{log.read_text()}"
-            time.sleep(0.1)
-        yield http
-    finally:
-        http.close()
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
 def test_several_workers_serve_one_library_read_only(
     settings: Settings, data_dir: Path, tmp_path: Path
 ) -> None:
     with Library.open(settings) as library:
         library.ingest([str(data_dir / "normconf-ml-cost-talk.txt")])
     log = tmp_path / "serve.log"
-    with _serve_workers(settings.library_dir, log, workers=2) as http:
+    with atlas_serve(settings.library_dir, [], log, workers=2) as served:
+        http = served.http
         # Fresh connections: uvicorn's workers share the listening socket, so both of them answer.
         for _ in range(6):
             response = http.get(

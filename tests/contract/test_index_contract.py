@@ -19,12 +19,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from atlas.embedding.fake import HashingEmbedder
 from atlas.errors import LibraryMismatchError, NotFoundError
 from atlas.index.base import Index, IndexIdentity, VideoRecord
 from atlas.index.postgres import PostgresIndex
 from atlas.index.sqlite import SqliteIndex
 from atlas.models import SearchFilters, Segment, Sentence, Transcript, Video, Window, Word
+from tests.fake_plugins import HashingEmbedder
 
 EMBEDDER = HashingEmbedder(dim=64)
 IDENTITY = IndexIdentity(embedder=EMBEDDER.id, dim=EMBEDDER.dim, windows={"max_words": 80, "overlap": 0.5})
@@ -355,9 +355,9 @@ def test_filters_over_many_videos(index: Index, pick: str, monkeypatch: pytest.M
     """Filters selecting one, several scattered, very many, or consecutive videos (after replaces). For the
     SQLite store these take its different filter plans (one range, OR of ranges, over-fetch, join)."""
     if pick == "many-join":
-        import atlas.index.sqlite_search
+        import atlas.index.sqlite.search
 
-        monkeypatch.setattr(atlas.index.sqlite_search, "_MIN_OVERFETCH_SHARE", 2.0)
+        monkeypatch.setattr(atlas.index.sqlite.search, "_MIN_OVERFETCH_SHARE", 2.0)
     for n in range(80):
         index.put_video(
             record(f"v{n:02d}", [f"common words shared {n}", f"more common text {n}"], channel=f"c{n % 2}")

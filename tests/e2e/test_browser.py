@@ -25,6 +25,7 @@ import httpx
 import pytest
 
 from tests.api.conftest import free_port, wait_for_job
+from tests.fake_plugins import plugin_env
 
 pytestmark = [pytest.mark.slow, pytest.mark.real_model]
 
@@ -126,7 +127,7 @@ def atlas_serve(
 ) -> Iterator[tuple[str, httpx.Client]]:
     """``atlas serve`` on a free loopback port, as a subprocess; yields its base URL and a client for it."""
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if k != "ATLAS_API_TOKEN"}
+    env = plugin_env({k: v for k, v in os.environ.items() if k != "ATLAS_API_TOKEN"})
     env["ATLAS_GENERATOR"] = "extractive"  # the Ask tab streams without loading a language model
     if token:
         env["ATLAS_API_TOKEN"] = token

@@ -8,9 +8,11 @@ from pathlib import Path
 import pytest
 
 from atlas.answer import service
+from atlas.embedding.base import Embedder
 from atlas.errors import UserInputError
+from atlas.index.base import Vectors
 from atlas.library import Library
-from atlas.models import AnswerDone, AnswerToken, AskOptions, MomentsFound, SearchFilters
+from atlas.models import AnswerDone, AnswerToken, AskOptions, Hit, MomentsFound, SearchFilters, Sentence
 from tests.conftest import SAMPLES
 
 WHISPER = SAMPLES / "berkeley-ai-rubric-lecture.whisper.txt"
@@ -122,3 +124,32 @@ def test_stream_refuses_bad_input_before_the_first_event(lib: Library) -> None:
         lib.ask_stream("  ")  # no iteration needed: an HTTP face can answer 400 before streaming
     with pytest.raises(UserInputError, match="unknown generator"):
         lib.ask_stream(QUESTION, AskOptions(generator="gpt-17"))
+
+
+class OnlyWhatAnsweringNeeds:
+    """A retriever that is not a Library: search, the embedder and stored sentences, nothing else."""
+
+    def __init__(self, lib: Library) -> None:
+        self._lib = lib
+        self.searched: list[str] = []
+
+    @property
+    def embedder(self) -> Embedder:
+        return self._lib.embedder
+
+    def search(
+        self, query: str, *, limit: int | None = None, filters: SearchFilters | None = None
+    ) -> list[Hit]:
+        self.searched.append(query)
+        return self._lib.search(query, limit=limit, filters=filters)
+
+    def sentences(self, video_id: str, first: int, last: int) -> tuple[list[Sentence], Vectors]:
+        return self._lib.index.sentences(video_id, first, last)
+
+
+def test_the_answer_service_needs_only_a_retriever_and_gives_what_the_library_gives(lib: Library) -> None:
+    options = AskOptions(generator="extractive")
+    retriever = OnlyWhatAnsweringNeeds(lib)
+    answer = service.ask(retriever, lib.settings.answer, QUESTION, options)
+    assert retriever.searched == [QUESTION]
+    assert answer == lib.ask(QUESTION, options)

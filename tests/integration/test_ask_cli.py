@@ -15,6 +15,7 @@ import pytest
 from atlas.config import Settings
 from atlas.library import Library
 from tests.conftest import FAKE_EMBEDDER, SAMPLES
+from tests.fake_plugins import plugin_env
 
 ATLAS = Path(sys.executable).with_name("atlas")
 QUESTION = "What is Gradescope, the automated grading platform?"
@@ -29,7 +30,7 @@ def library_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def atlas(library_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("ATLAS_", "OPENAI_"))}
+    env = plugin_env({k: v for k, v in os.environ.items() if not k.startswith(("ATLAS_", "OPENAI_"))})
     env["ATLAS_LIBRARY"] = str(library_dir)
     return subprocess.run(
         [str(ATLAS), "ask", *args], env=env, capture_output=True, text=True, timeout=300, check=False

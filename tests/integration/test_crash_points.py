@@ -28,6 +28,7 @@ from atlas.index.sqlite import SqliteIndex
 from atlas.models import SearchFilters
 from tests.conftest import FAKE_EMBEDDER, ROOT
 from tests.crash_seed import crash_rng
+from tests.fake_plugins import plugin_env
 from tests.integration.test_store_crash import IDENTITY, VIDEO_IDS, version_record
 
 # Before the kill: v0..v5 saved in a sidecar; then v3..v8 (re)written and v0 removed, the sidecar dirty.
@@ -133,7 +134,10 @@ def atlas(*args: str, library: Path, embedder: str | None = FAKE_EMBEDDER) -> su
     command = [sys.executable, "-m", "atlas", *args, "--library", str(library)]
     if embedder:
         command += ["--embedder", embedder]
-    return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
+    env = plugin_env(os.environ)  # a library built with the fake embedder needs it to be opened, flag or not
+    return subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT, env=env
+    )
 
 
 @pytest.mark.slow

@@ -7,6 +7,7 @@ product path: parsing, chunking, embedding and the per-video transaction, in the
 from __future__ import annotations
 
 import json
+import os
 import random
 import signal
 import sqlite3
@@ -18,6 +19,7 @@ from pathlib import Path
 from atlas.index.sqlite import SqliteIndex
 from tests.conftest import FAKE_EMBEDDER
 from tests.crash_seed import crash_rng
+from tests.fake_plugins import plugin_env
 
 FILES = 60
 CUES = 150
@@ -50,7 +52,8 @@ def atlas(*args: str, library: Path) -> subprocess.Popen[str]:
         "--embedder",
         FAKE_EMBEDDER,
     ]
-    return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    env = plugin_env(os.environ)
+    return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
 
 
 def stored_videos(library: Path) -> int:

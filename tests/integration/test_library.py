@@ -10,8 +10,7 @@ import pytest
 from atlas.config import Settings
 from atlas.errors import LibraryMismatchError, NotFoundError, UserInputError
 from atlas.library import Library
-from atlas.models import SearchFilters
-from atlas.sources.base import SourceOptions
+from atlas.models import IngestOptions, SearchFilters
 from tests.conftest import SAMPLES
 
 WHISPER = SAMPLES / "berkeley-ai-rubric-lecture.whisper.txt"
@@ -87,7 +86,7 @@ def test_filters(fake_library: Library, tmp_path: Path) -> None:
     for name, channel, date in (("a", "Alpha", "2023-05-01"), ("b", "Beta", "2024-06-01")):
         f = tmp_path / f"{name}.srt"
         f.write_text("1\n00:00:01,000 --> 00:00:04,000\nEnzymes speed up chemical reactions in cells.\n\n")
-        fake_library.ingest([str(f)], SourceOptions(channel=channel, published=date))
+        fake_library.ingest([str(f)], IngestOptions(channel=channel, published=date))
     assert {h.video.video_id for h in fake_library.search("enzymes")} == {"a", "b"}
     assert [
         h.video.video_id for h in fake_library.search("enzymes", filters=SearchFilters(channels=("Beta",)))

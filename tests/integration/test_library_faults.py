@@ -15,10 +15,10 @@ import pytest
 
 from atlas.config import Settings
 from atlas.errors import DiskFullError, LibraryReadOnlyError
-from atlas.index import sqlite as sqlite_store
-from atlas.index import sqlite_schema
 from atlas.index.ann import AnnIndex
 from atlas.index.sqlite import SqliteIndex
+from atlas.index.sqlite import schema as sqlite_schema
+from atlas.index.sqlite import store as sqlite_store
 from atlas.library import Library
 from atlas.models import SearchFilters
 from tests.conftest import FAKE_EMBEDDER, FIXTURES, SAMPLES, run_cli

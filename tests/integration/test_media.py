@@ -3,28 +3,25 @@ SQLite, then search by paraphrase and land within seconds of where the sentence 
 
 from __future__ import annotations
 
-import io
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from rich.console import Console
 
 from atlas.asr import transcription_stats
-from atlas.cli.ingest import IngestBars, progress_bars
 from atlas.config import Settings
-from atlas.library import IngestReport, ItemOutcome, Library
-from atlas.models import SearchFilters
-from atlas.sources.base import SourceOptions
+from atlas.ingest_report import IngestReport
+from atlas.library import Library
+from atlas.models import IngestOptions, SearchFilters
 from atlas.sources.media import sidecar_transcripts
 from atlas.sources.registry import all_sources, expand_targets
 from tests.conftest import FAKE_EMBEDDER
 from tests.speech import SENTENCES, Recording, build_recording, encode, espeak_available, write_wav
 
-# Per test, not for the module: the sidecar and progress-bar tests below decode no speech and must run (and
-# fail if broken) on a machine without espeak-ng too. Under CI a skip is a failure (tests/conftest.py).
+# Per test, not for the module: the sidecar test below decodes no speech and must run (and fail if broken)
+# on a machine without espeak-ng too. Under CI a skip is a failure (tests/conftest.py).
 needs_espeak = pytest.mark.skipif(not espeak_available(), reason="needs espeak-ng (scripts/system-deps.sh)")
 
 TITLE = "Twelve Things Said Aloud"
@@ -140,7 +137,7 @@ def test_sidecar_subtitles_win_and_force_asr_overrides(tmp_path: Path) -> None:
         assert (video.source, video.kind, video.transcript_origin) == (str(clip), "media", "sidecar:vtt")
         assert "typed by a person" in lib.get_record(video.video_id).transcript.segments[0].text
 
-        forced = lib.ingest([str(folder)], SourceOptions(force_asr=True))
+        forced = lib.ingest([str(folder)], IngestOptions(force_asr=True))
         assert [o.status for o in forced.outcomes] == ["replaced"]
         assert transcription_stats().files == before + 1
         (video,) = lib.list_videos()
@@ -152,7 +149,7 @@ def test_sidecar_subtitles_win_and_force_asr_overrides(tmp_path: Path) -> None:
 @needs_espeak
 @pytest.mark.slow
 def test_beam_width_reaches_whisper(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """``SourceOptions.asr_beam`` is the beam faster-whisper decodes with; unset, it is ``BEAM_SIZE``."""
+    """``IngestOptions.beam`` is the beam faster-whisper decodes with; unset, it is ``BEAM_SIZE``."""
     import faster_whisper
 
     from atlas.asr.faster_whisper import BEAM_SIZE
@@ -168,7 +165,7 @@ def test_beam_width_reaches_whisper(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     clip = write_wav(build_recording([SENTENCES[6][0]], gap=1.0), tmp_path / "comet.wav")
     other = write_wav(build_recording([SENTENCES[7][0]], gap=1.0), tmp_path / "other.wav")
     with _fake_library(tmp_path) as lib:
-        lib.ingest([str(clip)], SourceOptions(asr_beam=1))
+        lib.ingest([str(clip)], IngestOptions(beam=1))
         assert set(beams) == {1}
         lib.ingest([str(other)])
         assert beams[-1] == BEAM_SIZE != 1
@@ -190,24 +187,3 @@ def test_sidecar_choice_and_folder_walk(tmp_path: Path) -> None:
     assert sidecar_transcripts(tmp_path / "talk.mp3") == []  # the video, not its audio, owns the subtitles
     walked = [Path(t).name for t in expand_targets([str(tmp_path)], all_sources())]
     assert walked == ["talk.mp3", "talk.mp4", "talk.txt"]
-
-
-def test_progress_bars_show_stage_audio_seconds_and_eta() -> None:
-    buffer = io.StringIO()
-    progress = progress_bars(Console(file=buffer, force_terminal=True, width=160))
-    with progress:
-        bars = IngestBars(progress, total=2)
-        bars.item_started("talk.mp4")
-        bars.progress("talk.mp4", "transcribe", 0.0, 5400.0)
-        time.sleep(0.05)
-        bars.progress("talk.mp4", "transcribe", 1800.0, 5400.0)
-        progress.refresh()
-        shown = buffer.getvalue()
-        assert "ingest 1/2" in shown and "talk.mp4" in shown
-        assert "transcribe 0:30:00/1:30:00 audio" in shown and "ETA" in shown
-        bars.stage("talk.mp4", "embed")
-        bars.item_finished(ItemOutcome("talk.mp4", "added", "talk", "Talk", 12))
-        bars.item_started("notes.vtt")
-        progress.refresh()
-        shown = buffer.getvalue()
-        assert "ingest 2/2" in shown and "1 added" in shown

@@ -99,7 +99,7 @@ def test_stale_sidecar_catches_up_with_another_process(sqlite_dir: Path) -> None
 
 
 def test_ranges_merge_and_test_membership() -> None:
-    from atlas.index.sqlite_ranges import Ranges
+    from atlas.index.sqlite.ranges import Ranges
 
     with sqlite3.connect(":memory:") as conn:
         conn.execute("CREATE TABLE videos (first_window INTEGER, n_windows INTEGER, keep INTEGER)")

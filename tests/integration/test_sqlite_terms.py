@@ -1,4 +1,4 @@
-"""Common-term pruning in the SQLite store's BM25 (atlas.index.sqlite_terms), on a real SQLite library with
+"""Common-term pruning in the SQLite store's BM25 (atlas.index.sqlite.terms), on a real SQLite library with
 the threshold lowered so that a handful of windows makes a term "common"."""
 
 from __future__ import annotations
@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from atlas.index import sqlite_terms
 from atlas.index.sqlite import SqliteIndex
-from atlas.index.sqlite_rows import fts_query
-from atlas.index.sqlite_schema import _DDL as SCHEMA  # the DDL, read by a test only
+from atlas.index.sqlite import terms as sqlite_terms
+from atlas.index.sqlite.rows import fts_query
+from atlas.index.sqlite.schema import _DDL as SCHEMA  # the DDL, read by a test only
 from atlas.models import SearchFilters
 from tests.contract.test_index_contract import IDENTITY, record
 

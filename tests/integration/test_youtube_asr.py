@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from atlas.library import Library
+from atlas.models import IngestOptions
 from atlas.sources import ytdlp
-from atlas.sources.base import SourceOptions
 from atlas.sources.ytdlp import RecordedExtractor
 from tests.fixtures.youtube.loopback import (
     AUTO_ID,
@@ -114,7 +114,7 @@ def test_video_in_another_language_is_transcribed_with_the_multilingual_model(
 
 
 def test_force_asr_never_fetches_captions(server: FakeYouTube, fake_library: Library) -> None:
-    report = fake_library.ingest([watch(AUTO_ID)], SourceOptions(force_asr=True))
+    report = fake_library.ingest([watch(AUTO_ID)], IngestOptions(force_asr=True))
     assert [o.status for o in report.outcomes] == ["added"]
     video = fake_library.get_video(AUTO_ID)
     assert (video.transcript_origin, video.extra["asr_reason"]) == (ASR_ORIGIN, "--force-asr")

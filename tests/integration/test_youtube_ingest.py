@@ -13,10 +13,13 @@ from typing import Any
 
 import pytest
 
-from atlas.library import IngestReport, Library
+from atlas.follows import FollowStore
+from atlas.ingest_report import IngestReport
+from atlas.library import Library
+from atlas.models import IngestOptions
 from atlas.sources import ytdlp
-from atlas.sources.base import SourceOptions
-from atlas.sources.follows import FollowStore
+from atlas.sources.base import Ingestible, SourceContext, SourceListed
+from atlas.sources.youtube import YouTubeSource
 from atlas.sources.ytdlp import RecordedExtractor, RetryPolicy, YtDlpClient
 from tests.conftest import FAKE_EMBEDDER, run_cli
 from tests.fixtures.youtube.loopback import (
@@ -154,12 +157,30 @@ def test_playlist_ingests_each_video_fails_only_the_private_one_and_skips_on_rer
     # Already-indexed videos were not fetched again: only the listing and the video that is still missing.
     assert youtube.extracted() == [PLAYLIST_URL, watch(PRIVATE_ID)]
 
-    refreshed = fake_library.ingest([PLAYLIST_URL], SourceOptions(refresh=True))
+    refreshed = fake_library.ingest([PLAYLIST_URL], IngestOptions(refresh=True))
     assert [o.status for o in refreshed.outcomes] == ["unchanged", "unchanged", "failed", "unchanged"]
 
 
+def test_the_source_only_reports_a_listing_and_the_library_follows_and_updates_it(
+    youtube: Replay, fake_library: Library, tmp_path: Path
+) -> None:
+    context = SourceContext(cache_dir=tmp_path / "cache")
+    items = list(YouTubeSource().items(PLAYLIST_URL, IngestOptions(max_items=1), context))
+    assert items[0] == SourceListed(PLAYLIST_URL, "playlist", "Search engines, screened")  # before its videos
+    assert [type(item) for item in items[1:]] == [Ingestible]
+    assert fake_library.follows().load() == []  # reading a listing follows nothing by itself
+
+    fake_library.ingest([CHANNEL_URL], IngestOptions(since="2024-01-01"))
+    (follow,) = fake_library.follows().load()
+    assert (follow.url, follow.kind, follow.since) == (CHANNEL_URL, "channel", "2024-01-01")
+    youtube.extractors.clear()
+    (update,) = fake_library.update()
+    assert update[0].url == CHANNEL_URL
+    assert statuses(update[1]) == [(AUTO_ID, "skipped"), (MANUAL_ID, "skipped")]  # --since applied again
+
+
 def test_channel_since_stops_at_the_first_older_video(youtube: Replay, fake_library: Library) -> None:
-    report = fake_library.ingest([CHANNEL_URL], SourceOptions(since="2024-01-01"))
+    report = fake_library.ingest([CHANNEL_URL], IngestOptions(since="2024-01-01"))
     assert statuses(report) == [(AUTO_ID, "added"), (MANUAL_ID, "added")]
     # The channel is newest first: the first video older than --since ends the listing.
     assert OLD_ID in " ".join(youtube.extracted()) and OLDER_ID not in " ".join(youtube.extracted())
@@ -170,13 +191,13 @@ def test_channel_since_stops_at_the_first_older_video(youtube: Replay, fake_libr
 def test_max_counts_the_newest_videos_including_those_already_indexed(
     youtube: Replay, fake_library: Library
 ) -> None:
-    assert statuses(fake_library.ingest([CHANNEL_URL], SourceOptions(max_items=1))) == [(AUTO_ID, "added")]
-    second = fake_library.ingest([CHANNEL_URL], SourceOptions(max_items=2))
+    assert statuses(fake_library.ingest([CHANNEL_URL], IngestOptions(max_items=1))) == [(AUTO_ID, "added")]
+    second = fake_library.ingest([CHANNEL_URL], IngestOptions(max_items=2))
     assert statuses(second) == [(AUTO_ID, "skipped"), (MANUAL_ID, "added")]
 
 
 def test_playlist_since_skips_older_videos_and_keeps_listing(youtube: Replay, fake_library: Library) -> None:
-    report = fake_library.ingest([PLAYLIST_URL], SourceOptions(since="2024-04-01"))
+    report = fake_library.ingest([PLAYLIST_URL], IngestOptions(since="2024-04-01"))
     assert statuses(report) == [
         (MANUAL_ID, "skipped"),
         (AUTO_ID, "added"),

@@ -10,8 +10,8 @@ from atlas.answer.citations import parse_answer, render_answer
 from atlas.answer.extractive import ExtractiveGenerator
 from atlas.answer.fallback import Mended, mend
 from atlas.answer.support import SupportChecker
-from atlas.embedding.fake import HashingEmbedder
 from atlas.models import Hit, Sentence, Video, Window
+from tests.fake_plugins import HashingEmbedder
 
 EMBEDDER = HashingEmbedder(256)  # wider than the default 64 so unrelated texts rarely collide
 

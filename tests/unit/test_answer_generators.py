@@ -79,7 +79,7 @@ def test_the_cache_reuses_a_generator_for_the_same_settings() -> None:
     first = cache.get(AnswerSettings(generator="extractive"))
     assert cache.get(AnswerSettings(generator="extractive")) is first
     assert isinstance(first, ExtractiveGenerator)
-    cache.get(AnswerSettings(generator="extractive", moments=3))  # evicts the first (size 1)
+    cache.get(AnswerSettings(generator="extractive", limit=3))  # evicts the first (size 1)
     assert cache.get(AnswerSettings(generator="extractive")) is not first
 
 

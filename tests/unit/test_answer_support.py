@@ -9,8 +9,8 @@ import pytest
 from atlas.answer.base import Passage
 from atlas.answer.citations import DraftSentence, parse_answer
 from atlas.answer.support import SupportChecker, names_in
-from atlas.embedding.fake import HashingEmbedder
 from atlas.models import Hit, Sentence, Video, Window
+from tests.fake_plugins import HashingEmbedder
 
 EMBEDDER = HashingEmbedder(256)  # wider than the default 64 so unrelated texts rarely collide
 

@@ -24,10 +24,9 @@ from atlas.asr.cache import TranscriptCache
 from atlas.asr.chunks import CHUNK_SECONDS, balanced_chunk_seconds, chunk_at_pauses, quietest_point
 from atlas.asr.faster_whisper import MAX_WORKERS, load_transcriber, worker_threads
 from atlas.asr.models import choose_model, join_split_model, resolve_model
-from atlas.asr.pipeline import transcribe_stream
+from atlas.asr.pipeline import TranscribeOptions, transcribe_stream
 from atlas.errors import SourceError
 from atlas.models import Segment, Transcript, Word
-from atlas.sources.base import SourceOptions
 from tests.speech import SENTENCES, build_recording, encode, espeak_available, write_wav
 
 needs_espeak = pytest.mark.skipif(not espeak_available(), reason="needs espeak-ng (scripts/system-deps.sh)")
@@ -140,7 +139,7 @@ def test_chunks_run_side_by_side_and_come_back_in_order(tmp_path: Path) -> None:
     path = tone_wav(tmp_path / "tone.wav", 600)
     transcriber = ScriptedTranscriber(workers=2)
     seen: list[float] = []
-    options = SourceOptions(progress=lambda stage, done, total: seen.append(done))
+    options = TranscribeOptions(progress=lambda stage, done, total: seen.append(done))
 
     transcript = transcribe_stream(path, transcriber, options, chunk_seconds=100.0)
 
@@ -162,7 +161,7 @@ def test_a_failing_chunk_fails_the_file_without_waiting_for_the_rest(tmp_path: P
     path = tone_wav(tmp_path / "tone.wav", 600)
     transcriber = ScriptedTranscriber(workers=2, fail_on_call=1)
     with pytest.raises(RuntimeError, match="decoder exploded"):
-        transcribe_stream(path, transcriber, SourceOptions(), chunk_seconds=100.0)
+        transcribe_stream(path, transcriber, TranscribeOptions(), chunk_seconds=100.0)
     assert len(transcriber.languages) <= 3  # stopped at the failure: no more chunks were started
     assert transcriber.running == 0  # and no worker is left running
 
@@ -318,7 +317,7 @@ def test_chunk_seams_neither_lose_nor_double_words(tmp_path: Path) -> None:
     assert len(chunks) >= 4
 
     transcriber = load_transcriber("tiny.en", threads=2)
-    transcript = transcribe_stream(path, transcriber, SourceOptions(), chunk_seconds=12.0)
+    transcript = transcribe_stream(path, transcriber, TranscribeOptions(), chunk_seconds=12.0)
     words = [w for s in transcript.segments for w in s.words]
     spoken = [w.text.lower().strip(".,!?") for w in words]
     for keyword in keywords:

@@ -13,10 +13,10 @@ import pytest
 
 from atlas.config import Settings, WindowSettings
 from atlas.embedding.base import Kind, Matrix
-from atlas.embedding.fake import HashingEmbedder
 from atlas.embedding.pooling import RECIPE_KEY, pooled_from_sentences, window_vectors
 from atlas.library import Library
 from atlas.models import Sentence, Window
+from tests.fake_plugins import HashingEmbedder
 
 TRANSCRIPTS = Path(__file__).resolve().parents[1] / "fixtures" / "transcripts"
 

@@ -158,11 +158,11 @@ def test_bad_id_flags_are_refused(
 
 def test_good_ids_and_derived_ids_conform(fake_library: Library, tmp_path: Path) -> None:
     from atlas.ids import is_video_id
-    from atlas.sources.base import SourceOptions
+    from atlas.models import IngestOptions
 
     talk = tmp_path / "talk.vtt"
     talk.write_text(GOOD_VTT)
-    report = fake_library.ingest([str(talk)], SourceOptions(video_id="My_Talk.v2-final"))
+    report = fake_library.ingest([str(talk)], IngestOptions(video_id="My_Talk.v2-final"))
     assert report.outcomes[0].video_id == "My_Talk.v2-final"
     odd = tmp_path / "日本語のトーク.vtt"
     odd.write_text(GOOD_VTT)

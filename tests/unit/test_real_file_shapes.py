@@ -17,8 +17,7 @@ from atlas.chunking.sentences import content_positions, word_stream
 from atlas.config import WindowSettings
 from atlas.errors import SourceError
 from atlas.ids import is_video_id
-from atlas.models import Segment, Transcript
-from atlas.sources.base import SourceOptions
+from atlas.models import IngestOptions, Segment, Transcript
 from atlas.sources.formats import detect_format, get_format
 from atlas.sources.transcript_files import load_transcript, read_transcript_file
 
@@ -318,7 +317,7 @@ def _placed(tmp_path: Path, relative: str, fixture: Path = VOICE_VTT) -> Path:
 def test_titles_and_ids_for_names_that_say_nothing(
     tmp_path: Path, relative: str, video_id: str, title: str, kind: str
 ) -> None:
-    video = read_transcript_file(_placed(tmp_path, relative), SourceOptions()).video
+    video = read_transcript_file(_placed(tmp_path, relative), IngestOptions()).video
     assert (video.video_id, video.title, video.kind) == (video_id, title, kind)
     assert is_video_id(video.video_id)
 
@@ -326,28 +325,28 @@ def test_titles_and_ids_for_names_that_say_nothing(
 def test_whisper_cpp_audio_wav_srt_is_named_by_its_folder_and_linked_to_the_audio(tmp_path: Path) -> None:
     path = _placed(tmp_path, "Board meeting 124/audio.wav.srt", FIXTURES / "podcast-episode-12.srt")
     (path.parent / "audio.wav").write_bytes(b"RIFF")
-    video = read_transcript_file(path, SourceOptions()).video
+    video = read_transcript_file(path, IngestOptions()).video
     assert (video.video_id, video.title, video.kind) == ("board-meeting-124", "Board meeting 124", "media")
 
 
 def test_ids_do_not_depend_on_ingest_order(tmp_path: Path) -> None:
     first = _placed(tmp_path, "talk one/transcript.en.vtt")
     second = _placed(tmp_path, "talk two/transcript.en.vtt")
-    ids = [read_transcript_file(p, SourceOptions()).video.video_id for p in (first, second)]
-    again = [read_transcript_file(p, SourceOptions()).video.video_id for p in (second, first)]
+    ids = [read_transcript_file(p, IngestOptions()).video.video_id for p in (first, second)]
+    again = [read_transcript_file(p, IngestOptions()).video.video_id for p in (second, first)]
     assert ids == ["talk-one", "talk-two"] and again == ids[::-1]
 
 
 def test_options_still_win_over_derived_names(tmp_path: Path) -> None:
     path = _placed(tmp_path, "subs/transcript.en.vtt")
-    video = read_transcript_file(path, SourceOptions(video_id="mine", title="My talk")).video
+    video = read_transcript_file(path, IngestOptions(video_id="mine", title="My talk")).video
     assert (video.video_id, video.title) == ("mine", "My talk")
 
 
 def test_durations_are_rounded(tmp_path: Path) -> None:
     path = tmp_path / "long.json"
     path.write_text(json.dumps({"segments": [{"start": 0.1, "end": 3320.3999999999996, "text": "hi"}]}))
-    assert read_transcript_file(path, SourceOptions()).video.duration == 3320.4
+    assert read_transcript_file(path, IngestOptions()).video.duration == 3320.4
 
 
 def test_a_deeply_nested_podcast_shaped_json_fails_alone_with_one_line(tmp_path: Path) -> None:

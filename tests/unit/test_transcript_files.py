@@ -10,16 +10,17 @@ from pathlib import Path
 import pytest
 
 from atlas.errors import SourceError
+from atlas.models import IngestOptions
 from atlas.sources import transcript_files
-from atlas.sources.base import Ingestible, SourceFailure, SourceOptions
+from atlas.sources.base import Ingestible, SourceContext, SourceFailure
 from atlas.sources.transcript_files import (
     TranscriptFileSource,
     humanise,
     is_transcript_path,
     slugify,
     split_name,
-    youtube_id_from_url,
 )
+from atlas.youtube_urls import youtube_id_from_url
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "transcripts"
 SAMPLES = Path(__file__).resolve().parents[2] / "samples"
@@ -27,8 +28,8 @@ YOUTUBE_VTT = FIXTURES / "How Transformers Pay Attention [aBcD3fG_h-1].en.vtt"
 SOURCE = TranscriptFileSource()
 
 
-def ingest(path: Path, options: SourceOptions | None = None) -> Ingestible:
-    items = list(SOURCE.items(str(path), options or SourceOptions()))
+def ingest(path: Path, options: IngestOptions | None = None) -> Ingestible:
+    items = list(SOURCE.items(str(path), options or IngestOptions(), SourceContext()))
     assert len(items) == 1
     item = items[0]
     assert isinstance(item, Ingestible), item
@@ -36,7 +37,7 @@ def ingest(path: Path, options: SourceOptions | None = None) -> Ingestible:
 
 
 def failure(path: Path) -> SourceError:
-    items = list(SOURCE.items(str(path), SourceOptions()))
+    items = list(SOURCE.items(str(path), IngestOptions(), SourceContext()))
     assert len(items) == 1 and isinstance(items[0], SourceFailure), items
     error = items[0].error
     assert error.source == str(path) and str(path) in error.one_line()
@@ -126,7 +127,7 @@ def test_relative_target_with_media_beside(tmp_path: Path, monkeypatch: pytest.M
 
 
 def test_options_win(tmp_path: Path) -> None:
-    options = SourceOptions(
+    options = IngestOptions(
         title="Quarterly review",
         video_id="q3",
         url="https://example.com/q3",
@@ -145,10 +146,10 @@ def test_options_win(tmp_path: Path) -> None:
 
 def test_youtube_url_option_makes_a_youtube_video() -> None:
     url = "https://youtu.be/dQw4w9WgXcQ?t=42"
-    video = ingest(FIXTURES / "rag-talk.json", SourceOptions(url=url)).video
+    video = ingest(FIXTURES / "rag-talk.json", IngestOptions(url=url)).video
     assert (video.video_id, video.kind) == ("dQw4w9WgXcQ", "youtube")
     assert video.url == "https://www.youtube.com/watch?v=dQw4w9WgXcQ"
-    video = ingest(FIXTURES / "rag-talk.json", SourceOptions(url=url, video_id="mine")).video
+    video = ingest(FIXTURES / "rag-talk.json", IngestOptions(url=url, video_id="mine")).video
     assert (video.video_id, video.kind) == ("mine", "youtube")
 
 

@@ -12,15 +12,15 @@ from typing import Any
 import pytest
 
 from atlas.errors import LibraryCorruptError, NotFoundError, SourceError
-from atlas.models import Segment, Transcript
+from atlas.follows import FollowStore
+from atlas.models import IngestOptions, Segment, Transcript
 from atlas.search.links import deep_link
-from atlas.sources.base import SourceOptions
+from atlas.sources.base import SourceContext
 from atlas.sources.captions import choose_captions, video_language
-from atlas.sources.follows import FollowStore
 from atlas.sources.youtube import published_date, video_from_info
-from atlas.sources.youtube_urls import looks_like_url, parse_youtube_url
 from atlas.sources.ytdlp import RecordedExtractor, RetryPolicy, YtDlpClient
 from atlas.sources.ytdlp_errors import describe
+from atlas.youtube_urls import looks_like_url, parse_youtube_url
 from tests.fixtures.youtube.loopback import (
     AUTO_ID,
     GERMAN_ID,
@@ -187,7 +187,7 @@ def test_video_metadata_from_a_recorded_info_dict_and_its_deep_link() -> None:
     assert video.thumbnail == f"https://i.ytimg.com/vi/{MANUAL_ID}/maxresdefault.jpg"
     assert video.extra["channel_id"] == "UCa7LasT3stTalks0Channe1"
     assert deep_link(video, 123.7) == f"https://www.youtube.com/watch?v={MANUAL_ID}&t=123s"
-    overridden = video_from_info(info, transcript, SourceOptions(title="Mine", published="2020-01-02"))
+    overridden = video_from_info(info, transcript, IngestOptions(title="Mine", published="2020-01-02"))
     assert (overridden.title, overridden.published) == ("Mine", "2020-01-02")
 
 
@@ -303,8 +303,8 @@ def test_follows_are_upserted_atomically_and_unfollowed_by_any_spelling(tmp_path
     store = FollowStore.for_library(tmp_path)
     assert store.load() == []
     channel = "https://www.youtube.com/@atlastesttalks/videos"
-    store.follow(channel, "channel", "Atlas Test Talks", SourceOptions(since="2024-01-01", max_items=5))
-    again = store.follow(channel, "channel", None, SourceOptions(max_items=9))
+    store.follow(channel, "channel", "Atlas Test Talks", IngestOptions(since="2024-01-01", max_items=5))
+    again = store.follow(channel, "channel", None, IngestOptions(max_items=9))
     assert [f.url for f in store.load()] == [channel]
     assert (again.title, again.since, again.max_items) == ("Atlas Test Talks", None, 9)
     assert json.loads((tmp_path / "follows.json").read_text())["follows"][0]["max_items"] == 9
@@ -335,5 +335,5 @@ def test_without_yt_dlp_a_youtube_url_asks_for_the_media_extra(monkeypatch: pyte
 
     monkeypatch.setitem(sys.modules, "yt_dlp", None)  # what an install without the extra looks like
     with pytest.raises(DependencyMissingError) as caught:
-        list(YouTubeSource().items(watch(MANUAL_ID), SourceOptions()))
+        list(YouTubeSource().items(watch(MANUAL_ID), IngestOptions(), SourceContext()))
     assert "atlas-search[media]" in caught.value.one_line()

@@ -7,8 +7,8 @@ named: ``--model qwen-1.5b`` is Qwen2.5-Coder 1.5B Instruct (Q4_K_M, 1.04 GiB) f
 the same way. Any other GGUF file works with ``--model PATH``.
 
 We drive llama.cpp's context directly rather than through ``cyllama.api.LLM``: that class creates its context
-lazily, sized to each prompt, and offers no thread setting, so it would ignore ``--threads`` and reallocate
-per question.
+lazily, sized to each prompt, and offers no thread setting, so it would ignore ``ATLAS_THREADS`` and
+reallocate per question.
 """
 
 from __future__ import annotations

@@ -23,7 +23,7 @@ from atlas.answer.base import AnswerRequest
 from atlas.config import AnswerSettings
 from atlas.errors import GeneratorError, UserInputError
 
-DEFAULT_CONTEXT_TOKENS = 8192  # what most served models offer; --context-tokens / settings override it
+DEFAULT_CONTEXT_TOKENS = 8192  # what most served models offer; AnswerSettings.context_tokens overrides it
 CHARS_PER_TOKEN = 3.0  # English runs ~4 characters a token; 3 over-counts, so packing never overflows
 _FIX = "start the server or check --base-url; add --fallback to answer extractively when it fails"
 

@@ -20,10 +20,10 @@ import numpy as np
 
 from atlas.answer.base import Passage, Query, Vector
 from atlas.answer.prompt import TEMPLATE_TOKENS_PER_MESSAGE, build_messages, render_passage
+from atlas.answer.retriever import SentenceStore
 from atlas.chunking.pieces import rejoin_pieces
 from atlas.chunking.sentences import time_bounds
 from atlas.errors import NotFoundError, UserInputError
-from atlas.index.base import Index
 from atlas.models import Hit, Sentence, Window
 from atlas.search.links import deep_link
 from atlas.search.pinning import KEYWORD_WEIGHT
@@ -60,7 +60,7 @@ class _Group:
         )
 
 
-def gather_passages(hits: Sequence[Hit], index: Index, question_vector: Vector) -> list[Passage]:
+def gather_passages(hits: Sequence[Hit], index: SentenceStore, question_vector: Vector) -> list[Passage]:
     """One passage per stretch of talk, in ranking order, numbered 1..n (packing renumbers)."""
     groups: list[_Group] = []
     for hit in hits:

@@ -1,5 +1,6 @@
-"""Generators by name. Built-ins are registered like plugins; third parties add an entry point in the group
-``atlas.generators`` whose value is a callable taking ``AnswerSettings`` and returning a ``Generator``.
+"""Generators by name. Built-ins are registered like plugins (atlas/plugins.py); third parties add an entry
+point in the group ``atlas.generators`` whose value is a callable taking ``AnswerSettings`` and returning a
+``Generator`` (or register one in ``generators.registry``).
 
     [project.entry-points."atlas.generators"]
     my-model = "my_package.atlas_plugin:create"
@@ -13,11 +14,10 @@ from __future__ import annotations
 import importlib.util
 import threading
 from collections.abc import Callable
-from importlib.metadata import entry_points
 
 from atlas.answer.base import Generator
 from atlas.config import AnswerSettings
-from atlas.errors import UserInputError
+from atlas.plugins import Registry
 
 Factory = Callable[[AnswerSettings], Generator]
 
@@ -54,7 +54,7 @@ BUILTINS: dict[str, Factory] = {
 
 
 def generator_names() -> list[str]:
-    return [*BUILTINS, *(ep.name for ep in entry_points(group=ENTRY_POINT_GROUP) if ep.name not in BUILTINS)]
+    return generators.registry.names()
 
 
 def default_generator_name(settings: AnswerSettings) -> str:
@@ -72,26 +72,21 @@ def default_generator_name(settings: AnswerSettings) -> str:
 
 def generator_name(settings: AnswerSettings) -> str:
     """The name of the generator these settings choose; UserInputError for a name nothing provides."""
-    name = default_generator_name(settings)
-    names = generator_names()
-    if name not in names:
-        raise UserInputError(f"unknown generator {name!r}", hint=f"use one of: {', '.join(names)}")
-    return name
+    return generators.name_for(settings)
 
 
 def create_generator(settings: AnswerSettings) -> Generator:
-    name = generator_name(settings)
-    if name in BUILTINS:
-        return BUILTINS[name](settings)
-    factory: Factory = next(ep for ep in entry_points(group=ENTRY_POINT_GROUP) if ep.name == name).load()
-    return factory(settings)
+    return generators.create(settings)
 
 
 class GeneratorCache:
     """Keeps the last few generators by their settings, so a loaded model answers the next question too."""
 
-    def __init__(self, size: int = _CACHED) -> None:
+    def __init__(
+        self, size: int = _CACHED, create: Callable[[AnswerSettings], Generator] = create_generator
+    ) -> None:
         self._size = size
+        self._create = create
         self._items: dict[AnswerSettings, Generator] = {}
         self._lock = threading.Lock()
 
@@ -100,7 +95,7 @@ class GeneratorCache:
             if settings in self._items:
                 self._items[settings] = self._items.pop(settings)  # most recently used goes last
                 return self._items[settings]
-        generator = create_generator(settings)  # outside the lock: loading a model takes seconds
+        generator = self._create(settings)  # outside the lock: loading a model takes seconds
         with self._lock:
             self._items[settings] = generator
             while len(self._items) > self._size:
@@ -108,4 +103,26 @@ class GeneratorCache:
         return generator
 
 
-generators = GeneratorCache()
+class Generators:
+    """The generators there are (``registry``) and the ones already loaded, which answer the next question
+    without loading the model again. One per process (``generators``), as the registry it reads is."""
+
+    def __init__(self, registry: Registry[Factory], cache_size: int = _CACHED) -> None:
+        self.registry = registry
+        self._loaded = GeneratorCache(cache_size, self.create)
+
+    def name_for(self, settings: AnswerSettings) -> str:
+        """The name of the generator these settings choose; UserInputError for a name nothing provides."""
+        name = default_generator_name(settings)
+        self.registry.require(name)
+        return name
+
+    def create(self, settings: AnswerSettings) -> Generator:
+        """A new generator for these settings (a model loaded now); ``get`` reuses a loaded one."""
+        return self.registry.get(self.name_for(settings))(settings)
+
+    def get(self, settings: AnswerSettings) -> Generator:
+        return self._loaded.get(settings)
+
+
+generators = Generators(Registry(ENTRY_POINT_GROUP, "generator", BUILTINS))

@@ -1,5 +1,5 @@
 """What ``Library.ask`` / ``Library.ask_stream`` do: a question in, a checked answer out, whose every
-sentence cites a moment.
+sentence cites a moment. The moments come from a ``Retriever`` (retriever.py), which the library is.
 
     question ─► parts ─► search each ─► passages (merged in turn, de-duplicated) ─► answerable?
              ─► evidence (several parts: the sentences that answer) ─► generator ─► pack to its context
@@ -25,7 +25,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import replace
-from typing import TYPE_CHECKING
 
 from atlas.answer.base import AnswerRequest, Generator, Passage, Query, Vector
 from atlas.answer.citations import cite, parse_answer, render_answer
@@ -35,10 +34,12 @@ from atlas.answer.packing import evidence, gather_passages, pack, relevance
 from atlas.answer.parts import search_text, split_question
 from atlas.answer.prompt import build_messages
 from atlas.answer.registry import EXTRACTIVE, generator_name, generators
+from atlas.answer.retriever import Retriever
 from atlas.answer.support import SupportChecker
 from atlas.config import AnswerSettings
 from atlas.embedding.base import Embedder
 from atlas.errors import AtlasError, UserInputError
+from atlas.limits import MAX_ASK_LIMIT, MAX_QUERY_CHARS
 from atlas.models import (
     Answer,
     AnswerDone,
@@ -50,12 +51,7 @@ from atlas.models import (
     MomentsFound,
     SearchFilters,
 )
-from atlas.search.engine import MAX_QUERY_CHARS
 
-if TYPE_CHECKING:
-    from atlas.library import Library
-
-MAX_MOMENTS = 50
 # A passage's relevance is the cosine of its best span to the question (packing.spans). With MiniLM, on 16
 # probe questions, moments that answered scored 0.44 and up; the closest moments to questions about other
 # subjects (baking, football, vaccines) stayed at or under 0.34.
@@ -76,35 +72,42 @@ OFF_QUESTION = (
 NOT_GENERATED = "none"
 
 
-def ask(library: Library, question: str, options: AskOptions) -> Answer:
+def ask(retriever: Retriever, settings: AnswerSettings, question: str, options: AskOptions) -> Answer:
     """``ask_stream`` run to its end."""
-    for event in ask_stream(library, question, options):
+    for event in ask_stream(retriever, settings, question, options):
         if isinstance(event, AnswerDone):
             return event.answer
     raise AssertionError("ask_stream always ends with AnswerDone")  # pragma: no cover
 
 
-def ask_stream(library: Library, question: str, options: AskOptions) -> Iterator[AnswerEvent]:
-    """The events of one answer. Bad input (an empty question, a misspelt generator) raises here, before the
-    first event, so an HTTP face can answer 400 instead of opening a stream."""
+def ask_stream(
+    retriever: Retriever, settings: AnswerSettings, question: str, options: AskOptions
+) -> Iterator[AnswerEvent]:
+    """The events of one answer, from ``retriever``'s moments; ``settings`` are the library's, which
+    ``options`` override for this call. Bad input (an empty question, a misspelt generator) raises here,
+    before the first event, so an HTTP face can answer 400 instead of opening a stream."""
     question = " ".join(question.split())
     _validate(question, options.limit)
-    settings = _settings(library, options)
+    settings = _settings(settings, options)
     generator_name(settings)
-    return _events(library, question, settings, options.filters, options.fallback)
+    return _events(retriever, question, settings, options.filters, options.fallback)
 
 
 def _events(
-    library: Library, question: str, settings: AnswerSettings, filters: SearchFilters | None, fallback: bool
+    retriever: Retriever,
+    question: str,
+    settings: AnswerSettings,
+    filters: SearchFilters | None,
+    fallback: bool,
 ) -> Iterator[AnswerEvent]:
     parts = split_question(question) if settings.question_parts else (question,)
-    found = _moments(library, question, parts, settings.moments, filters)
+    found = _moments(retriever, question, parts, settings.limit, filters)
     if found is None:
         yield MomentsFound(())
         yield AnswerDone(_unanswered(question, (), NO_MOMENTS))
         return
     question_vector, queries, candidates = found
-    embedder = library.embedder
+    embedder = retriever.embedder
     best = max(p.relevance for p in candidates)
     if best < MIN_ANSWER_RELEVANCE:
         closest = _citations(candidates)
@@ -168,44 +171,42 @@ def _validate(question: str, limit: int | None) -> None:
             f"the question is {len(question)} characters long",
             hint=f"keep it under {MAX_QUERY_CHARS} characters",
         )
-    if limit is not None and not 1 <= limit <= MAX_MOMENTS:
+    if limit is not None and not 1 <= limit <= MAX_ASK_LIMIT:
         raise UserInputError(
-            f"limit {limit} is out of range", hint=f"use a limit between 1 and {MAX_MOMENTS}"
+            f"limit {limit} is out of range", hint=f"use a limit between 1 and {MAX_ASK_LIMIT}"
         )
 
 
-def _settings(library: Library, options: AskOptions) -> AnswerSettings:
+def _settings(settings: AnswerSettings, options: AskOptions) -> AnswerSettings:
     """The library's answer settings (resolved from the environment at the edge) with this call's choices."""
-    settings = library.settings.answer
     chosen = {
         "generator": options.generator,
         "model": options.model,
         "base_url": options.base_url,
-        "moments": options.limit,
+        "limit": options.limit,
     }
     changes: dict[str, object] = {name: value for name, value in chosen.items() if value is not None}
-    if settings.threads is None and library.settings.threads is not None:
-        changes["threads"] = library.settings.threads
     return settings.with_(**changes) if changes else settings
 
 
 def _moments(
-    library: Library, question: str, parts: tuple[str, ...], limit: int, filters: SearchFilters | None
+    retriever: Retriever, question: str, parts: tuple[str, ...], limit: int, filters: SearchFilters | None
 ) -> tuple[Vector, list[Query], list[Passage]] | None:
     """The question's vector, its parts' queries (none when it asks one thing) and its passages, or None when
     the library holds no matching moment. A question of several parts is searched whole and part by part,
     ``limit`` moments each, and the hits are merged in turn (each search's best, then each one's second...),
     so the best moments of every part come first and those that join the parts are not lost."""
     if len(parts) == 1:
-        hits = library.search(question, limit=limit, filters=filters)
+        hits = retriever.search(question, limit=limit, filters=filters)
     else:
         texts = [question, *(search_text(parts, i)[:MAX_QUERY_CHARS] for i in range(len(parts)))]
-        hits = _in_turn([library.search(text, limit=limit, filters=filters) for text in texts])
+        hits = _in_turn([retriever.search(text, limit=limit, filters=filters) for text in texts])
     if not hits:
         return None  # and an empty library never loads its embedding model
-    question_vector = library.embedder.embed_query(question)
-    queries = [Query(part, library.embedder.embed_query(part)) for part in parts] if len(parts) > 1 else []
-    passages = gather_passages(hits, library.index, question_vector)
+    embedder = retriever.embedder
+    question_vector = embedder.embed_query(question)
+    queries = [Query(part, embedder.embed_query(part)) for part in parts] if len(parts) > 1 else []
+    passages = gather_passages(hits, retriever, question_vector)
     if queries:  # a passage found for one part is as relevant as it is to that part
         passages = [
             replace(p, relevance=max(p.relevance, *(relevance(p, q.vector) for q in queries)))

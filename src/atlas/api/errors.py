@@ -1,6 +1,7 @@
 """The one place where errors become HTTP responses.
 
-Every error the API returns, whatever raised it, has one shape (tests/api/test_errors.py guards it)::
+Every error the API returns, whatever raised it, has one shape (guarded by
+tests/api/test_errors_and_docs.py)::
 
     {"error": {"code": "bad_input", "message": "the query is empty", "hint": "type what you are looking for"}}
 

@@ -28,8 +28,11 @@ from atlas.api.errors import ApiError, atlas_error_body, error_body
 from atlas.api.job_store import JOBS_FILE, RESUBMIT_HINT, JobStore
 from atlas.api.schemas import FINISHED_STATES, JobState
 from atlas.errors import AtlasError, NotFoundError
-from atlas.library import ItemOutcome, Library
-from atlas.sources.base import SourceOptions
+from atlas.ingest_report import ItemOutcome
+from atlas.library import Library
+from atlas.models import IngestOptions
+from atlas.sources.base import SourceContext
+from atlas.views import outcome_counts, outcome_json
 
 log = logging.getLogger("atlas.api.jobs")
 
@@ -70,8 +73,9 @@ class Job:
 
     id: str
     targets: list[str]
-    options: SourceOptions
+    options: IngestOptions
     refused: list[ItemOutcome]  # targets refused before the job ran (e.g. outside the allowed dirs)
+    context: SourceContext = field(default_factory=SourceContext)  # the server's allowed directories
     created_at: float = field(default_factory=time.time)
     state: JobState = "queued"
     started_at: float | None = None
@@ -101,6 +105,7 @@ class Job:
             return "cancelled"
 
     def snapshot(self) -> dict[str, Any]:
+        """The job as ``GET /api/jobs/{id}`` shows it (``JobOut``) and as jobs.jsonl keeps it."""
         with self.lock:
             total = len(self.targets) + len(self.refused)
             if self.state == "done":
@@ -120,7 +125,7 @@ class Job:
                     "targets_finished": finished,
                     "current": asdict(self.current) if running and self.current else None,
                 },
-                "outcomes": [asdict(o) for o in [*self.refused, *self.outcomes]],
+                "outcomes": [outcome_json(o) for o in [*self.refused, *self.outcomes]],
                 "error": dict(self.error["error"]) if self.error else None,
                 "cancel_requested": self.cancel.is_set(),
             }
@@ -146,9 +151,7 @@ class PastJob:
 
 def summarize(snapshot: dict[str, Any]) -> dict[str, Any]:
     """A job's line in GET /api/jobs: who, when, how far, how many of each outcome (not every outcome)."""
-    counts = dict.fromkeys(("added", "replaced", "unchanged", "skipped", "failed"), 0)
-    for outcome in snapshot["outcomes"]:
-        counts[outcome["status"]] += 1
+    counts = outcome_counts(outcome["status"] for outcome in snapshot["outcomes"])
     keys = ("id", "state", "targets", "created_at", "started_at", "finished_at", "error", "cancel_requested")
     summary = {key: snapshot[key] for key in keys}
     summary["targets_total"] = snapshot["progress"]["targets_total"]
@@ -203,8 +206,14 @@ class JobManager:
         self._lock = threading.Lock()
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="atlas-ingest")
 
-    def submit(self, targets: list[str], options: SourceOptions, refused: list[ItemOutcome]) -> Job:
-        job = Job(id=uuid.uuid4().hex, targets=targets, options=options, refused=refused)
+    def submit(
+        self,
+        targets: list[str],
+        options: IngestOptions,
+        refused: list[ItemOutcome],
+        context: SourceContext | None = None,
+    ) -> Job:
+        job = Job(uuid.uuid4().hex, targets, options, refused, context or SourceContext())
         with self._lock:
             self._jobs[job.id] = job
             self._forget_old()
@@ -268,7 +277,9 @@ class JobManager:
         error: dict[str, Any] | None = None
         try:
             if job.targets:
-                report = self._library.ingest(job.targets, job.options, observer=_JobObserver(job))
+                report = self._library.ingest(
+                    job.targets, job.options, observer=_JobObserver(job), context=job.context
+                )
                 if report.stopped is not None:  # a full disk: the rest of the job was not tried
                     state, error = "failed", atlas_error_body(report.stopped)
         except JobCancelled:

@@ -1,23 +1,28 @@
 """Request and response bodies (they make the OpenAPI document at /docs).
 
-A hit has exactly the keys of the CLI's ``--json`` hit (``models.Hit.to_json``); a test compares the two.
+The ``*Out`` models only declare the response shapes. What builds each one, shared with the CLI's ``--json``:
+``atlas.views`` (videos, video records, ingest outcomes), ``models.Hit.to_json`` and ``Answer.to_json``,
+``chapters.service.Chapters.to_json``, and ``api.jobs`` (jobs, which only the API shows).
+tests/api/test_schema_agreement.py checks, shape by shape, that each builder's output validates against its
+model and has exactly its fields.
 """
 
 from __future__ import annotations
 
 import re
 from datetime import date
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal, get_args
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, create_model
 
 from atlas.ids import VIDEO_ID_PATTERN
+from atlas.ingest_report import STATUSES, Status
+from atlas.limits import MAX_ASK_LIMIT, MAX_QUERY_CHARS
+from atlas.models import VideoKind
 from atlas.sources.validate import WEB_URL_PATTERN
 
 MAX_TARGETS = 100
 MAX_TARGET_CHARS = 4096
-MAX_QUESTION_CHARS = 1000
-MAX_ASK_LIMIT = 20
 
 JobState = Literal["queued", "running", "done", "failed", "cancelled", "interrupted"]
 FINISHED_STATES: frozenset[str] = frozenset(("done", "failed", "cancelled", "interrupted"))
@@ -87,7 +92,8 @@ class VideoOut(BaseModel):
     video_id: str
     title: str
     source: str
-    kind: str = Field(description="youtube | media | transcript")
+    # A plain string in the document (as before), its values named from the one definition.
+    kind: str = Field(description=" | ".join(get_args(VideoKind)))
     url: str | None
     channel: str | None
     published: str | None
@@ -181,7 +187,7 @@ class IngestIn(_In):
 
 class OutcomeOut(BaseModel):
     target: str
-    status: Literal["added", "replaced", "unchanged", "skipped", "failed"]
+    status: Status
     video_id: str | None
     title: str | None
     windows: int
@@ -224,12 +230,9 @@ class JobOut(_JobFields):
     outcomes: list[OutcomeOut]
 
 
-class OutcomeCountsOut(BaseModel):
-    added: int = 0
-    replaced: int = 0
-    unchanged: int = 0
-    skipped: int = 0
-    failed: int = 0
+# One count per status (ingest_report.STATUSES, in its order), built from the one list of statuses.
+_COUNT_FIELDS: dict[str, Any] = {status: (int, 0) for status in STATUSES}
+OutcomeCountsOut: type[BaseModel] = create_model("OutcomeCountsOut", **_COUNT_FIELDS)
 
 
 class JobSummaryOut(_JobFields):
@@ -237,11 +240,12 @@ class JobSummaryOut(_JobFields):
 
     targets_total: int
     targets_finished: int
-    counts: OutcomeCountsOut = Field(description="outcomes so far, by status")
+    # mypy cannot see a built class as a type; pydantic reads the annotation at runtime.
+    counts: OutcomeCountsOut = Field(description="outcomes so far, by status")  # type: ignore[valid-type]
 
 
 class AskIn(_In):
-    question: str = Field(min_length=1, max_length=MAX_QUESTION_CHARS)
+    question: str = Field(min_length=1, max_length=MAX_QUERY_CHARS)
     generator: str | None = Field(None, min_length=1, max_length=200, description="default: the server's")
     # Only the bundled models by name (atlas.answer.llama_cpp.NAMED_MODELS): a client never names a file.
     model: Literal["qwen-0.5b", "qwen-1.5b"] | None = Field(

@@ -44,27 +44,12 @@ from atlas.config import ServeSettings, is_loopback
 from atlas.errors import NotFoundError, SourceError, UserInputError
 from atlas.models import Video
 from atlas.sources.safe_open import OutsideAllowedError, open_regular
+from atlas.views import MEDIA_TYPES
 
 WriteMode = Literal["token", "loopback", "disabled"]
 
 _URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 _WEB_SCHEMES = ("http", "https")
-
-# What the page's player can play, by suffix (the transcript source pairs media files by these suffixes).
-MEDIA_TYPES: dict[str, str] = {
-    ".mp4": "video/mp4",
-    ".m4v": "video/mp4",
-    ".webm": "video/webm",
-    ".mkv": "video/x-matroska",
-    ".mov": "video/quicktime",
-    ".avi": "video/x-msvideo",
-    ".m4a": "audio/mp4",
-    ".mp3": "audio/mpeg",
-    ".opus": "audio/ogg",
-    ".ogg": "audio/ogg",
-    ".wav": "audio/wav",
-    ".flac": "audio/flac",
-}
 
 
 def is_url(target: str) -> bool:
@@ -261,13 +246,3 @@ class PathPolicy:
                 f"the media file of video {video.video_id!r} cannot be opened",
                 hint="put the file back, or re-ingest the video",
             ) from None
-
-
-def media_type(video: Video) -> str | None:
-    """``audio``/``video`` for a local media item, None for anything else (the page picks its player)."""
-    if video.kind != "media":
-        return None
-    stored = video.extra.get("media_path")
-    suffix = Path(stored if isinstance(stored, str) else video.source).suffix.lower()
-    mime = MEDIA_TYPES.get(suffix)
-    return mime.split("/", 1)[0] if mime else None

@@ -13,10 +13,9 @@ import json
 import os
 import tempfile
 from pathlib import Path
-from typing import Any
 
-from atlas.index.base import segments_to_json
-from atlas.models import Segment, Transcript, Word
+from atlas.models import Transcript
+from atlas.transcript_json import segments_from_json, segments_to_json
 
 FORMAT_VERSION = 1
 
@@ -38,7 +37,7 @@ class TranscriptCache:
             ):
                 return None
             return Transcript(
-                segments=tuple(_segment(item) for item in payload["segments"]),
+                segments=segments_from_json(payload["segments"]),
                 origin=origin,
                 language=payload.get("language"),
             )
@@ -66,12 +65,3 @@ class TranscriptCache:
             Path(temporary).unlink(missing_ok=True)
             raise
         return target
-
-
-def _segment(item: dict[str, Any]) -> Segment:
-    return Segment(
-        text=str(item["text"]),
-        start=item.get("start"),
-        end=item.get("end"),
-        words=tuple(Word(str(w["text"]), w.get("start"), w.get("end")) for w in item.get("words", ())),
-    )

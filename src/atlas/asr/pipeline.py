@@ -26,10 +26,25 @@ from atlas.asr.cache import TranscriptCache
 from atlas.asr.chunks import CHUNK_SECONDS, AudioChunk, balanced_chunk_seconds, chunk_at_pauses
 from atlas.asr.models import choose_model
 from atlas.errors import SourceError
-from atlas.models import Segment, Transcript, Word
-from atlas.sources.base import SourceOptions
+from atlas.models import ProgressFn, Segment, Transcript, Word
 
 STAGE = "transcribe"
+
+
+@dataclass(frozen=True, slots=True)
+class TranscribeOptions:
+    """How to transcribe: the user's model and beam (None: chosen here), and the caller's threads, transcript
+    cache and progress hook (sources fill it from their ingest: ``SourceContext.transcribing``)."""
+
+    model: str | None = None  # None: ``choose_model`` picks by the language, when known
+    beam: int | None = None  # None: atlas.asr.faster_whisper.BEAM_SIZE
+    threads: int | None = None
+    cache_dir: Path | None = None  # transcripts are cached under it; None: not cached
+    progress: ProgressFn | None = None
+
+    def report(self, stage: str, done: float, total: float | None = None) -> None:
+        if self.progress is not None:
+            self.progress(stage, done, total)
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,19 +69,19 @@ def asr_origin(model_name: str) -> str:
 
 
 def transcribe_file(
-    path: Path, options: SourceOptions, *, key: str, language: str | None = None
+    path: Path, options: TranscribeOptions, *, key: str, language: str | None = None
 ) -> Transcript:
     """The transcript of the speech in ``path`` (any FFmpeg-readable audio or video), from the cache when
     ``key`` was transcribed before with the same model. ``language``, when the source knows it, picks the
     model if the user did not (``choose_model``). ``SourceError`` for unreadable media or no speech."""
-    model = choose_model(options.asr_model, language)
+    model = choose_model(options.model, language)
     origin = asr_origin(model)
     cache = TranscriptCache(options.cache_dir / "transcripts") if options.cache_dir else None
     transcript = cache.get(key, origin) if cache else None
     if transcript is None:
         from atlas.asr.faster_whisper import BEAM_SIZE, load_transcriber
 
-        beam = options.asr_beam or BEAM_SIZE
+        beam = options.beam or BEAM_SIZE
         transcriber = load_transcriber(model, threads=options.threads, beam_size=beam)
         transcript = transcribe_stream(path, transcriber, options)
         if cache:
@@ -83,7 +98,7 @@ def transcribe_file(
 def transcribe_stream(
     path: Path,
     transcriber: Transcriber,
-    options: SourceOptions,
+    options: TranscribeOptions,
     *,
     chunk_seconds: float = CHUNK_SECONDS,
 ) -> Transcript:

@@ -28,6 +28,7 @@ from atlas.cli.common import (
 )
 from atlas.cli.search import require_videos
 from atlas.cli.terminal import plain, shown
+from atlas.limits import MAX_ASK_LIMIT
 from atlas.models import Answer, AnswerDone, AnswerToken, AskOptions, Citation, MomentsFound
 from atlas.search.links import format_moment
 
@@ -63,7 +64,10 @@ def ask(
         ),
     ] = None,
     limit: Annotated[
-        int | None, typer.Option("--limit", "-n", help="Moments to read (default 6).", show_default=False)
+        int | None,
+        typer.Option(
+            "--limit", "-n", help=f"Moments to read (default 6, at most {MAX_ASK_LIMIT}).", show_default=False
+        ),
     ] = None,
     fallback: Annotated[
         bool, typer.Option("--fallback", help="If the generator fails, answer extractively instead.")

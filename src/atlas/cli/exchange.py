@@ -9,6 +9,7 @@ import typer
 
 from atlas.cli.app import app
 from atlas.cli.common import LibraryOpt, StoreOpt, open_library, out
+from atlas.ingest_report import STATUSES
 
 
 @app.command()
@@ -32,5 +33,8 @@ def import_(
     """Import a JSONL export (validated whole before anything is written)."""
     with open_library(library, create=True, store=store) as lib:
         report = lib.import_(path)
-    counts = ", ".join(f"{report.count(s)} {s}" for s in ("added", "replaced", "unchanged"))
+    # An import is checked whole before anything is written, so no item of it is skipped or failed: those two
+    # are left out of the line (unless one ever happens), the others are always shown, zeros included.
+    never = ("skipped", "failed")
+    counts = ", ".join(f"{report.count(s)} {s}" for s in STATUSES if s not in never or report.count(s))
     out.print(f"imported {path}: {counts}")

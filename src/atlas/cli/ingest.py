@@ -4,44 +4,31 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable, Iterable
-from dataclasses import asdict
-from enum import StrEnum
-from typing import TYPE_CHECKING, Annotated, TypeVar
+from collections.abc import Iterable
+from typing import Annotated
 
 import typer
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    Progress,
-    ProgressColumn,
-    SpinnerColumn,
-    Task,
-    TextColumn,
-    TimeElapsedColumn,
-)
 from rich.table import Table
-from rich.text import Text
 
 from atlas.cli.app import app
 from atlas.cli.common import EmbedderOpt, JsonOpt, LibraryOpt, StoreOpt, err, iso_date, open_library, out
-from atlas.cli.progress_lines import ProgressLines, cluster_line
+from atlas.cli.progress import ProgressMode, with_progress
 from atlas.cli.terminal import as_text, shown
 from atlas.config import resolve_ray_address
 from atlas.errors import AtlasError, DiskFullError, SourceError, UserInputError, require
-from atlas.library import IngestObserver, IngestReport, ItemOutcome, Library
-from atlas.search.links import format_moment
-from atlas.sources.base import SourceOptions
+from atlas.ingest_report import STATUSES, IngestReport, ItemOutcome, Status
+from atlas.library import IngestObserver, Library
+from atlas.models import IngestOptions
 from atlas.sources.registry import all_sources, expand_targets
 from atlas.sources.validate import check_options, check_targets
+from atlas.views import outcome_json
 
-if TYPE_CHECKING:
-    from atlas.cluster.ray_ingest import ClusterProgress
-
-# Options that `atlas ingest` and `atlas update` share.
+# Options that `atlas ingest` and `atlas update` share. Each long name is the option's name in Python
+# (``IngestOptions``) and in the HTTP API, dashed; the short spellings before them stay as aliases.
 AsrOpt = Annotated[
     str | None,
     typer.Option(
+        "--asr-model",
         "--asr",
         help="Whisper model for media without trusted captions: tiny.en, base, or a hub name. Default: "
         "tiny.en, or base (multilingual) for a YouTube video in another language.",
@@ -63,15 +50,6 @@ BeamOpt = Annotated[
     ),
 ]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")]
-
-
-class ProgressMode(StrEnum):
-    auto = "auto"
-    rich = "rich"
-    plain = "plain"
-    off = "off"
-
-
 ProgressOpt = Annotated[
     ProgressMode,
     typer.Option(
@@ -79,129 +57,6 @@ ProgressOpt = Annotated[
         help="auto: bars on a terminal, else plain lines on stderr (one every few seconds); rich; plain; off",
     ),
 ]
-
-T = TypeVar("T")
-
-
-class _Remaining(ProgressColumn):
-    """ETA for measured stages only (transcribe, download); chunk/embed/index have no known length. The rate
-    is the stage's average so far (rich's own estimate needs several updates inside a 30 s window, and a
-    Whisper chunk can take longer than that between updates)."""
-
-    def render(self, task: Task) -> Text:
-        if not (task.fields.get("measured") and task.total and task.completed > 0 and task.elapsed):
-            return Text("")
-        remaining = task.elapsed * max(0.0, task.total - task.completed) / task.completed
-        return Text(f"ETA {format_moment(remaining)}", style="cyan")
-
-
-class IngestBars:
-    """Rich progress: an overall bar over the targets, and a bar for the current item whose stage is
-    download / transcribe (measured: bytes or audio seconds, with an ETA) or chunk / embed / index."""
-
-    def __init__(self, progress: Progress, total: int) -> None:
-        self._progress = progress
-        self._total = total
-        self._started = 0
-        self._overall = progress.add_task(self._headline(), total=total, detail="", measured=False)
-        self._item = progress.add_task("", total=None, detail="", measured=False, visible=False)
-        self._stage = ""
-        self._counts: dict[str, int] = {}
-
-    def item_started(self, target: str) -> None:
-        if self._started:
-            self._progress.advance(self._overall)
-        self._started += 1
-        self._progress.update(self._overall, description=self._headline())
-        self._show("read", description="  " + shown(_short(target)))  # "Talk [id].mp4" is not markup
-
-    def stage(self, target: str, stage: str) -> None:
-        self._show(stage)
-
-    def progress(self, target: str, stage: str, done: float, total: float | None) -> None:
-        if stage != self._stage:  # a new stage restarts the item bar, so its ETA measures this stage only
-            self._show(stage, total=total, measured=True)
-        self._progress.update(self._item, completed=done, total=total, detail=_measure(stage, done, total))
-
-    def item_finished(self, outcome: ItemOutcome) -> None:
-        self._counts[outcome.status] = self._counts.get(outcome.status, 0) + 1
-        summary = " · ".join(f"{n} {status}" for status, n in self._counts.items())
-        self._progress.update(self._overall, detail=summary)
-
-    def cluster(self, progress: ClusterProgress) -> None:
-        """``--ray``: the overall bar counts finished items and says how the cluster is doing."""
-        self._progress.update(
-            self._overall, completed=progress.done, description="  " + cluster_line(progress)
-        )
-
-    def finish(self) -> None:
-        self._progress.update(self._overall, completed=self._total)
-
-    def _headline(self) -> str:
-        return f"ingest {self._started}/{self._total}"
-
-    def _show(
-        self,
-        stage: str,
-        *,
-        description: str | None = None,
-        total: float | None = None,
-        measured: bool = False,
-    ) -> None:
-        self._stage = stage
-        self._progress.reset(
-            self._item,
-            total=total,
-            completed=0,
-            visible=True,
-            description=description,
-            detail=stage,
-            measured=measured,
-        )
-
-
-def _measure(stage: str, done: float, total: float | None) -> str:
-    if stage == "download":
-        return (
-            f"download {_megabytes(done)}/{_megabytes(total)} MB"
-            if total
-            else f"download {_megabytes(done)} MB"
-        )
-    if stage == "transcribe":  # audio seconds
-        shown = f"{format_moment(done)}/{format_moment(total)}" if total else format_moment(done)
-        return f"transcribe {shown} audio"
-    return f"{stage} {done:.0f}/{total:.0f}" if total else f"{stage} {done:.0f}"
-
-
-def _megabytes(count: float | None) -> str:
-    return f"{(count or 0) / 1e6:.1f}"
-
-
-def _short(target: str, width: int = 40) -> str:
-    return target if len(target) <= width else "…" + target[-(width - 1) :]
-
-
-def with_progress(
-    work: Callable[[IngestObserver | None], T],
-    planned: Callable[[], int],
-    *,
-    quiet: bool,
-    as_json: bool,
-    progress: ProgressMode = ProgressMode.auto,
-) -> T:
-    """``work`` run under an overall bar over ``planned()`` items and a bar for the current one (``rich``),
-    with throttled plain lines on stderr instead (``plain``: progress_lines.py), or silently (``off``, -q).
-    ``auto``: bars on a terminal, lines otherwise (a log, CI, a pipe, or stdout taken by --json)."""
-    if quiet or progress is ProgressMode.off:
-        return work(None)
-    auto = progress is ProgressMode.auto
-    if progress is ProgressMode.plain or (auto and (as_json or not err.is_terminal)):
-        return work(ProgressLines(err, planned()))
-    with progress_bars() as progress_display:
-        bars = IngestBars(progress_display, planned())
-        result = work(bars)
-        bars.finish()
-        return result
 
 
 def print_warnings(outcomes: Iterable[ItemOutcome]) -> None:
@@ -226,18 +81,6 @@ def exit_if_failed(failed: Iterable[ItemOutcome], stopped: AtlasError | None = N
         raise typer.Exit(SourceError.exit_code)
 
 
-def progress_bars(console: Console = err) -> Progress:
-    columns = (
-        SpinnerColumn(),
-        TextColumn("{task.description}"),
-        BarColumn(),
-        TextColumn("[dim]{task.fields[detail]}"),
-        _Remaining(),
-        TimeElapsedColumn(),
-    )
-    return Progress(*columns, console=console, transient=True)
-
-
 @app.command()
 def ingest(
     targets: Annotated[
@@ -248,13 +91,17 @@ def ingest(
         ),
     ],
     title: Annotated[str | None, typer.Option("--title", help="Title (one target only).")] = None,
-    video_id: Annotated[str | None, typer.Option("--id", help="Video id (one target only).")] = None,
+    video_id: Annotated[
+        str | None, typer.Option("--video-id", "--id", help="Video id (one target only).")
+    ] = None,
     url: Annotated[
         str | None, typer.Option("--url", help="Page or media URL the transcript belongs to.")
     ] = None,
     channel: Annotated[str | None, typer.Option("--channel", help="Channel / author name.")] = None,
-    published: Annotated[str | None, typer.Option("--date", help="Publication date YYYY-MM-DD.")] = None,
-    asr: AsrOpt = None,
+    published: Annotated[
+        str | None, typer.Option("--published", "--date", help="Publication date YYYY-MM-DD.")
+    ] = None,
+    asr_model: AsrOpt = None,
     force_asr: ForceAsrOpt = False,
     beam: BeamOpt = None,
     since: Annotated[
@@ -262,7 +109,8 @@ def ingest(
         typer.Option("--since", help="Playlists/channels: only videos published on/after YYYY-MM-DD."),
     ] = None,
     max_items: Annotated[
-        int | None, typer.Option("--max", min=1, help="Playlists/channels: at most this many videos.")
+        int | None,
+        typer.Option("--max-items", "--max", min=1, help="Playlists/channels: at most this many videos."),
     ] = None,
     refresh: Annotated[
         bool, typer.Option("--refresh", help="Re-fetch videos the library already holds instead of skipping.")
@@ -289,15 +137,15 @@ def ingest(
     if (title or video_id) and len(targets) > 1:
         raise UserInputError("--title/--id name one video", hint="pass a single file with them, or drop them")
     check_targets(targets)
-    options = SourceOptions(
+    options = IngestOptions(
         title=title,
         video_id=video_id,
         url=url,
         channel=channel,
         published=iso_date(published, "--date"),
-        asr_model=asr,
+        asr_model=asr_model,
         force_asr=force_asr,
-        asr_beam=beam,
+        beam=beam,
         since=iso_date(since, "--since"),
         max_items=max_items,
         refresh=refresh,
@@ -321,7 +169,7 @@ def ingest(
             raise
         report.stopped = report.stopped or exc  # the vector sidecar could not be saved at close
     if as_json:
-        sys.stdout.write(json.dumps([asdict(o) for o in report.outcomes]) + "\n")
+        sys.stdout.write(json.dumps([outcome_json(o) for o in report.outcomes]) + "\n")
     elif not quiet:
         _summary(report)
     print_warnings(report.outcomes)
@@ -331,7 +179,7 @@ def ingest(
 def _ingest(
     lib: Library,
     targets: list[str],
-    options: SourceOptions,
+    options: IngestOptions,
     observer: IngestObserver | None,
     ray_address: str | None,
 ) -> IngestReport:
@@ -346,12 +194,10 @@ def _summary(report: IngestReport) -> None:
     table = Table(title="Ingest summary", show_edge=False)
     for col in ("status", "video id", "title", "windows", "source"):
         table.add_column(col)
-    colours = {"added": "green", "replaced": "cyan", "unchanged": "dim", "skipped": "dim", "failed": "red"}
+    colours: dict[Status, str] = {"added": "green", "replaced": "cyan", "failed": "red"}
     for o in report.outcomes:
         cells = (o.video_id, o.title, str(o.windows or ""), o.target)
-        table.add_row(f"[{colours[o.status]}]{o.status}[/]", *(as_text(cell) for cell in cells))
+        colour = colours.get(o.status, "dim")
+        table.add_row(f"[{colour}]{o.status}[/]", *(as_text(cell) for cell in cells))
     out.print(table)
-    counts = ", ".join(
-        f"{report.count(s)} {s}" for s in ("added", "replaced", "unchanged", "skipped", "failed")
-    )
-    out.print(counts)
+    out.print(", ".join(f"{report.count(s)} {s}" for s in STATUSES))

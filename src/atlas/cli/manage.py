@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import sys
-from dataclasses import asdict
 from typing import Annotated
 
 import typer
@@ -13,8 +12,8 @@ from rich.table import Table
 from atlas.cli.app import app
 from atlas.cli.common import JsonOpt, LibraryOpt, StoreOpt, open_library, out
 from atlas.cli.terminal import as_text, plain, shown
-from atlas.index.base import segments_to_json
 from atlas.search.links import format_moment
+from atlas.views import record_json, video_json
 
 
 @app.command("list")
@@ -23,7 +22,7 @@ def list_videos(as_json: JsonOpt = False, library: LibraryOpt = None, store: Sto
     with open_library(library, store=store) as lib:
         videos = lib.list_videos()
     if as_json:
-        sys.stdout.write(json.dumps([asdict(v) for v in videos]) + "\n")
+        sys.stdout.write(json.dumps([video_json(v) for v in videos]) + "\n")  # as GET /api/videos
         return
     table = Table(title=f"{len(videos)} videos", show_edge=False)
     for col in ("id", "title", "kind", "length", "transcript", "channel", "published"):
@@ -47,16 +46,7 @@ def show(
         record = lib.get_record(video_id)
     video = record.video
     if as_json:
-        payload = {
-            "video": asdict(video),
-            "transcript": {
-                "origin": record.transcript.origin,
-                "segments": segments_to_json(record.transcript.segments),
-            },
-            "windows": len(record.windows),
-            "sentences": len(record.sentences),
-        }
-        sys.stdout.write(json.dumps(payload) + "\n")
+        sys.stdout.write(json.dumps(record_json(record)) + "\n")  # as GET /api/videos/{id}
         return
     out.print(f"[bold]{shown(video.title)}[/]  ({shown(video.video_id)})")
     for label, value in (

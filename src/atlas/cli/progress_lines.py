@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from rich.console import Console
 
 from atlas.cli.terminal import plain
-from atlas.library import ItemOutcome
+from atlas.ingest_report import ItemOutcome
 from atlas.search.links import format_moment
 
 if TYPE_CHECKING:

@@ -28,6 +28,7 @@ from atlas.cli.common import (
 )
 from atlas.cli.terminal import as_text, shown
 from atlas.library import Library
+from atlas.limits import MAX_SEARCH_LIMIT
 from atlas.models import Hit, SearchFilters
 from atlas.search.engine import Mode
 from atlas.search.links import format_moment
@@ -36,7 +37,9 @@ from atlas.search.links import format_moment
 @app.command()
 def search(
     query: Annotated[str, typer.Argument(help='What to find. "-" reads one query per line from stdin.')],
-    limit: Annotated[int, typer.Option("--limit", "-n", help="Hits per query.")] = 10,
+    limit: Annotated[
+        int, typer.Option("--limit", "-n", help=f"Hits per query (at most {MAX_SEARCH_LIMIT}).")
+    ] = 10,
     video: VideoOpt = None,
     channel: ChannelOpt = None,
     after: AfterOpt = None,

@@ -19,12 +19,13 @@ from atlas.cli.ingest import (
     QuietOpt,
     exit_if_failed,
     print_warnings,
-    with_progress,
 )
+from atlas.cli.progress import with_progress
 from atlas.cli.terminal import shown
-from atlas.library import IngestReport, Status
-from atlas.sources.base import SourceOptions
-from atlas.sources.follows import Follow, FollowStore, update_followed
+from atlas.follows import Follow
+from atlas.ingest_report import STATUSES, IngestReport
+from atlas.models import IngestOptions
+from atlas.views import outcome_json
 
 _NOTHING_FOLLOWED = "not following any playlist or channel (ingesting a playlist or channel URL follows it)"
 
@@ -37,7 +38,7 @@ def update(
     unfollow: Annotated[
         str | None, typer.Option("--unfollow", metavar="URL", help="Stop following this playlist or channel.")
     ] = None,
-    asr: AsrOpt = None,
+    asr_model: AsrOpt = None,
     force_asr: ForceAsrOpt = False,
     beam: BeamOpt = None,
     quiet: QuietOpt = False,
@@ -48,7 +49,7 @@ def update(
 ) -> None:
     """Ingest new videos from every followed playlist and channel (ingesting their URL follows them)."""
     with open_library(library, embedder, store=store_url) as lib:
-        store = FollowStore.for_library(lib.settings.library_dir)
+        store = lib.follows()
         if unfollow is not None:
             gone = store.unfollow(unfollow)
             out.print(shown(f"unfollowed {gone.title or gone.url} ({gone.url})"))
@@ -63,15 +64,17 @@ def update(
             else:
                 out.print(_NOTHING_FOLLOWED)
             return
-        options = SourceOptions(asr_model=asr, force_asr=force_asr, asr_beam=beam)
+        options = IngestOptions(asr_model=asr_model, force_asr=force_asr, beam=beam)
         results = with_progress(
-            lambda observer: update_followed(lib, options, observer=observer),
+            lambda observer: lib.update(options, observer=observer),
             lambda: len(follows),
             quiet=quiet,
             as_json=as_json,
         )
     if as_json:
-        payload = [{"follow": asdict(f), "outcomes": [asdict(o) for o in r.outcomes]} for f, r in results]
+        payload = [
+            {"follow": asdict(f), "outcomes": [outcome_json(o) for o in r.outcomes]} for f, r in results
+        ]
         sys.stdout.write(json.dumps(payload) + "\n")
     elif not quiet:
         for follow, report in results:
@@ -82,8 +85,7 @@ def update(
 
 
 def _counts(report: IngestReport) -> str:
-    statuses: tuple[Status, ...] = ("added", "replaced", "unchanged", "skipped", "failed")
-    return ", ".join(f"{report.count(s)} {s}" for s in statuses if report.count(s)) or "nothing listed"
+    return ", ".join(f"{report.count(s)} {s}" for s in STATUSES if report.count(s)) or "nothing listed"
 
 
 def _show(follows: list[Follow], as_json: bool) -> None:

@@ -8,14 +8,15 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
-    from atlas.library import IngestObserver, IngestReport, Library
-    from atlas.sources.base import SourceOptions
+    from atlas.ingest_report import IngestReport
+    from atlas.library import IngestObserver, Library
+    from atlas.models import IngestOptions
 
 
 def ingest_on_ray(
     library: Library,
     targets: Iterable[str],
-    options: SourceOptions | None = None,
+    options: IngestOptions | None = None,
     observer: IngestObserver | None = None,
     *,
     address: str = "auto",

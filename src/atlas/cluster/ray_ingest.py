@@ -35,29 +35,33 @@ import time
 from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from atlas.embedding.base import Embedder
 from atlas.errors import AtlasError, DiskFullError, SourceError, require
 from atlas.index.base import VideoRecord
-from atlas.library import (
+from atlas.ingest_report import IngestReport, ItemOutcome
+from atlas.ingest_steps import (
     CheckedItem,
     IngestObserver,
-    IngestReport,
-    ItemOutcome,
-    Library,
-    _cleaned,
-    _failing_alone,
-    _Silent,
+    SilentObserver,
+    cleaned,
+    failing_alone,
     prepare_record,
 )
-from atlas.sources.base import Ingestible, SourceFailure, SourceOptions, SourceSkipped
+from atlas.library import Library
+from atlas.models import IngestOptions
+from atlas.sources.base import (
+    Ingestible,
+    SourceContext,
+    SourceFailure,
+    SourceItem,
+    SourceListed,
+    SourceSkipped,
+)
 from atlas.sources.registry import all_sources, expand_targets, resolve
 from atlas.sources.validate import check_options, check_targets
-
-if TYPE_CHECKING:
-    from atlas.sources.follows import FollowKind
-    from atlas.sources.youtube_urls import YouTubeTarget
+from atlas.youtube_urls import YouTubeTarget, looks_like_url, parse_youtube_url
 
 log = logging.getLogger("atlas.cluster")
 
@@ -100,8 +104,8 @@ class IngestWorker:
         self._model()
         return os.getpid()
 
-    def read(self, target: str, options: SourceOptions) -> list[Item]:
-        return list(_failing_alone(target, resolve(target, options, self._sources)))
+    def read(self, target: str, options: IngestOptions, context: SourceContext) -> list[SourceItem]:
+        return list(failing_alone(target, resolve(target, options, context, self._sources)))
 
     def prepare(self, checked: CheckedItem) -> VideoRecord:
         return prepare_record(checked, self._model())
@@ -125,7 +129,7 @@ class _Job:
 def ingest(
     library: Library,
     targets: Iterable[str],
-    options: SourceOptions | None = None,
+    options: IngestOptions | None = None,
     observer: IngestObserver | None = None,
     *,
     address: str = "auto",
@@ -133,10 +137,11 @@ def ingest(
 ) -> IngestReport:
     """``Library.ingest`` on the Ray cluster at ``address`` (``auto``, ``local``, ``HOST:PORT``)."""
     targets = check_targets(targets)
-    check_options(options or SourceOptions())
-    library._require_writable("cannot add videos to it")
-    options = library.source_options(options or SourceOptions())
-    observer = observer or _Silent()
+    options = options or IngestOptions()
+    check_options(options)
+    library.require_writable("cannot add videos to it")
+    context = library.source_context(SourceContext())
+    observer = observer or SilentObserver()
     expanded = list(expand_targets(targets, all_sources()))
     library.identity()  # a conflicting --embedder is refused before the cluster is joined
     ray: Any = require("ray", extra="cluster", purpose="atlas ingest --ray")
@@ -145,7 +150,7 @@ def ingest(
     with contextlib.redirect_stdout(sys.stderr):
         started = _connect(ray, address, workers)
         try:
-            return _Driver(ray, library, options, observer, workers).run(expanded)
+            return _Driver(ray, library, options, context, observer, workers).run(expanded)
         finally:
             if started:
                 ray.shutdown()
@@ -191,15 +196,17 @@ class _Driver:
         self,
         ray: Any,
         library: Library,
-        options: SourceOptions,
+        options: IngestOptions,
+        context: SourceContext,
         observer: IngestObserver,
         workers: int | None,
     ) -> None:
         self.ray = ray
         self.library = library
         self.options = options
-        # What workers read with: no callables into this process's store, no follows written on workers.
-        self.read_options = replace(options, is_indexed=None, progress=None, library_dir=None)
+        self.context = context
+        # What workers read with: no callables into this process's store.
+        self.read_context = replace(context, is_indexed=None, progress=None)
         self.observer = observer
         self.report = IngestReport()
         self.outcomes: dict[int, list[ItemOutcome]] = {}
@@ -221,7 +228,7 @@ class _Driver:
         self.replacements = self.want + 2 * MAX_ATTEMPTS
         self.actor_class = ray.remote(IngestWorker).options(num_cpus=1, max_restarts=0)
         threads = library.settings.threads or 1  # a worker per core: one thread each
-        self.actor_args = (library._embedder_name(), threads)
+        self.actor_args = (library.embedder_name(), threads)
 
     # -- the loop -------------------------------------------------------------------------------------------
 
@@ -231,7 +238,7 @@ class _Driver:
             # A playlist's worker skips the videos the library holds, as the serial source does: from a
             # snapshot of the ids, since it cannot ask this process's store.
             held = frozenset(video.video_id for video in self.library.list_videos())
-            self.read_options = replace(self.read_options, is_indexed=held.__contains__)
+            self.read_context = replace(self.read_context, is_indexed=held.__contains__)
         for slot, target in enumerate(targets):
             self.reads.append(_Job(slot, target))
         for _ in range(self.want):
@@ -279,7 +286,7 @@ class _Driver:
                     continue
             actor = self.idle.pop()
             if job.checked is None:
-                ref = actor.read.remote(job.target, self.read_options)
+                ref = actor.read.remote(job.target, self.options, self.read_context)
                 self.observer.stage(job.target, "read")
             else:
                 ref = actor.prepare.remote(job.checked)
@@ -320,9 +327,11 @@ class _Driver:
             return
         self.idle.append(actor)
         if job.checked is None:
-            self._follow(job.target, result)
             for item in result:
-                self._admit_item(job.slot, job.target, item)
+                if isinstance(item, SourceListed):  # followed here: workers may not share the library folder
+                    self.library.follow(item, self.options)
+                else:
+                    self._admit_item(job.slot, job.target, item)
         else:
             self._dispatch()  # the worker takes its next job while this one is written
             self._store(job, result)
@@ -333,24 +342,11 @@ class _Driver:
         """A YouTube video the library holds is skipped here, as the serial source does (workers cannot
         ask this process's store)."""
         parsed = _youtube(job.target, listing=False)
-        if self.options.refresh or parsed is None or not self.library._is_indexed(parsed.id):
+        if self.options.refresh or parsed is None or not self.library.is_indexed(parsed.id):
             return False
         reason = "already in the library (--refresh fetches it again)"
         self._finish(job.slot, ItemOutcome(job.target, "skipped", parsed.id, None, message=reason))
         return True
-
-    def _follow(self, target: str, items: list[Item]) -> None:
-        """A playlist or channel whose listing worked is followed (``atlas update``), as the serial source
-        does; here, since the workers may not share this machine's library directory."""
-        parsed = _youtube(target, listing=True)
-        if parsed is None or self.options.library_dir is None:
-            return
-        if len(items) == 1 and isinstance(items[0], SourceFailure):
-            return  # the listing itself failed
-        from atlas.sources.follows import FollowStore
-
-        kind: FollowKind = "channel" if parsed.kind == "channel" else "playlist"
-        FollowStore.for_library(self.options.library_dir).follow(parsed.url, kind, None, self.options)
 
     def _admit_item(self, slot: int, target: str, item: Item) -> None:
         if isinstance(item, SourceFailure):
@@ -358,11 +354,11 @@ class _Driver:
         elif isinstance(item, SourceSkipped):
             self._finish(slot, ItemOutcome(target, "skipped", item.video_id, item.title, message=item.reason))
         else:
-            self._admit(slot, target, _cleaned(item))
+            self._admit(slot, target, cleaned(item))
 
     def _admit(self, slot: int, target: str, item: Ingestible) -> None:
         if self.options.video_id is None:
-            item = self.library._distinct_id(item)
+            item = self.library.distinct_id(item)
         video_id = item.video.video_id
         if video_id in self.in_flight:  # checked once the first is written, as a serial run would
             self.waiting.setdefault(video_id, []).append((slot, target, item))
@@ -454,8 +450,6 @@ class _Driver:
 
 def _youtube(target: str, *, listing: bool) -> YouTubeTarget | None:
     """``target`` parsed when it is a YouTube playlist or channel (``listing``), or a video (not)."""
-    from atlas.sources.youtube_urls import looks_like_url, parse_youtube_url
-
     if not looks_like_url(target):
         return None
     try:

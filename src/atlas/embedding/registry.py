@@ -1,17 +1,20 @@
-"""Embedders by name. Built-ins are registered like plugins; third parties add the ``atlas.embedders``
-entry point (a callable taking ``name`` and ``threads``)."""
+"""Embedders by name: a plugin's (the ``atlas.embedders`` entry point, or one registered in ``EMBEDDERS``: a
+callable taking ``name`` and ``threads``), else any sentence-transformers model name."""
 
 from __future__ import annotations
 
 import importlib.util
 from collections.abc import Callable
-from importlib.metadata import entry_points
 from pathlib import Path
 
 from atlas.embedding.base import Embedder
 from atlas.errors import UserInputError
+from atlas.plugins import Registry
 
 Factory = Callable[[str, int | None], Embedder]
+
+# No built-in names: any name no plugin takes is a sentence-transformers model (from the Hub, or bundled).
+EMBEDDERS: Registry[Factory] = Registry("atlas.embedders", "embedder")
 
 
 def _sentence_transformers(name: str, threads: int | None) -> Embedder:
@@ -42,31 +45,20 @@ def _onnx_or_none(name: str, location: Path, threads: int | None) -> Embedder | 
         return None
 
 
-def _hashing(name: str, threads: int | None) -> Embedder:
-    from atlas.embedding.fake import HashingEmbedder
-
-    dim = name.rsplit("-", 1)[-1]
-    return HashingEmbedder(int(dim) if dim.isdigit() else 64)
-
-
 def create_embedder(name: str, *, threads: int | None = None) -> Embedder:
-    """``fake/hashing-64`` for tests, a plugin's name, or any sentence-transformers model name."""
-    if name.startswith("fake/hashing"):
-        return _hashing(name, threads)
-    for ep in entry_points(group="atlas.embedders"):
-        if ep.name == name:
-            factory: Factory = ep.load()
-            return factory(name, threads)
+    """A plugin's name, or any sentence-transformers model name."""
+    factory = EMBEDDERS.find(name)
+    if factory is not None:
+        return factory(name, threads)
     if not name.strip():
         raise UserInputError("embedder name is empty", hint="use e.g. --embedder all-MiniLM-L6-v2")
     return _sentence_transformers(name, threads)
 
 
 def embedder_id_for(name: str) -> str | None:
-    """The id an embedder of this name records, known without loading it (None for plugins)."""
-    if name.startswith("fake/hashing"):
-        return name if name[-1].isdigit() else "fake/hashing-64"
-    if any(ep.name == name for ep in entry_points(group="atlas.embedders")):
+    """The id an embedder of this name records, known without loading it (None for plugins: only loading
+    one tells its id)."""
+    if name in EMBEDDERS:
         return None
     from atlas.embedding.sentence_transformers import HUB_PREFIX
 

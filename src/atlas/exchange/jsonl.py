@@ -16,16 +16,15 @@ from collections.abc import Iterator
 from dataclasses import asdict, fields
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from atlas.errors import LibraryMismatchError, UserInputError
-from atlas.index.base import Index, IndexIdentity, Vectors, VideoRecord, segments_to_json
-from atlas.models import Segment, Sentence, Transcript, Video, Window, Word
-
-if TYPE_CHECKING:
-    from atlas.library import IngestReport
+from atlas.index.base import Index, IndexIdentity, Vectors, VideoRecord
+from atlas.ingest_report import IngestReport, ItemOutcome, Status
+from atlas.models import Sentence, Transcript, Video, Window
+from atlas.transcript_json import segments_from_json, segments_to_json, speaker_from_json
 
 FORMAT = "atlas-library"
 # Version 2 added ``speaker`` to segments and sentences: an older Atlas refuses it by its version instead of
@@ -66,18 +65,10 @@ def record_from_json(obj: dict[str, Any], dim: int) -> VideoRecord:
     video_fields = {f.name for f in fields(Video)}
     video = Video(**{k: v for k, v in obj["video"].items() if k in video_fields})
     t = obj["transcript"]
-    segments = tuple(
-        Segment(
-            text=s["text"],
-            start=s.get("start"),
-            end=s.get("end"),
-            words=tuple(Word(w["text"], w.get("start"), w.get("end")) for w in s.get("words", [])),
-            speaker=_speaker(s.get("speaker")),
-        )
-        for s in t["segments"]
+    segments = segments_from_json(t["segments"])
+    sentences = tuple(
+        Sentence(**{**s, "speaker": speaker_from_json(s.get("speaker"))}) for s in obj["sentences"]
     )
-    # Exports written before speakers were kept have no "speaker" keys: those sentences have none.
-    sentences = tuple(Sentence(**{**s, "speaker": _speaker(s.get("speaker"))}) for s in obj["sentences"])
     windows = tuple(Window(**w) for w in obj["windows"])
     return VideoRecord(
         video=video,
@@ -87,12 +78,6 @@ def record_from_json(obj: dict[str, Any], dim: int) -> VideoRecord:
         sentence_vectors=decode_vectors(obj["sentence_vectors"], len(sentences), dim),
         window_vectors=decode_vectors(obj["window_vectors"], len(windows), dim),
     )
-
-
-def _speaker(value: Any) -> str | None:
-    if value is None or isinstance(value, str):
-        return value or None
-    raise TypeError(f"a speaker must be a string or null, got {value!r}")
 
 
 def export_library(index: Index, path: Path) -> int:
@@ -161,8 +146,6 @@ def _header_identity(path: Path, number: int, obj: dict[str, Any]) -> IndexIdent
 
 
 def import_library(index: Index, path: Path) -> IngestReport:
-    from atlas.library import IngestReport, ItemOutcome, Status
-
     rows = iter(_read(path))
     first = next(rows, None)
     if first is None:

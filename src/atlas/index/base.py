@@ -6,12 +6,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Protocol
 
 import numpy as np
 import numpy.typing as npt
 
-from atlas.models import SearchFilters, Segment, Sentence, Transcript, Video, Window
+from atlas.models import SearchFilters, Sentence, Transcript, Video, Window
 
 Vectors = npt.NDArray[np.float32]
 
@@ -117,16 +117,3 @@ class Index(Protocol):
         ...
 
     def close(self) -> None: ...
-
-
-def segments_to_json(segments: Sequence[Segment]) -> list[dict[str, Any]]:
-    """The documented JSON form of segments (also used by export)."""
-    out: list[dict[str, Any]] = []
-    for s in segments:
-        item: dict[str, Any] = {"start": s.start, "end": s.end, "text": s.text}
-        if s.words:
-            item["words"] = [{"text": w.text, "start": w.start, "end": w.end} for w in s.words]
-        if s.speaker is not None:
-            item["speaker"] = s.speaker
-        out.append(item)
-    return out

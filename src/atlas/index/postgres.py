@@ -42,7 +42,7 @@ from atlas.index.postgres_schema import (
     set_dimension,
     set_meta,
 )
-from atlas.index.sqlite_rows import (
+from atlas.index.sqlite.rows import (
     SENTENCE_COLUMNS,
     SENTENCE_DTYPE,
     VIDEO_COLUMNS,
@@ -56,8 +56,8 @@ from atlas.index.sqlite_rows import (
     window_columns,
     window_from_row,
 )
-from atlas.index.sqlite_schema import identity_json, identity_mismatch
-from atlas.index.sqlite_search import as_query
+from atlas.index.sqlite.schema import identity_json, identity_mismatch
+from atlas.index.sqlite.search import as_query
 from atlas.models import SearchFilters, Sentence, Transcript, Video
 
 _SEE_IDS = "see the ids with: atlas list"

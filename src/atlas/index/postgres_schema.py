@@ -36,7 +36,7 @@ from typing import Any
 
 from atlas.errors import DependencyMissingError, LibraryCorruptError, LibraryMismatchError, NotFoundError
 from atlas.index.base import IndexIdentity
-from atlas.index.sqlite_schema import identity_from_json
+from atlas.index.sqlite.schema import identity_from_json
 
 PG_SCHEMA_VERSION = 2
 DEFAULT_SCHEMA = "atlas"

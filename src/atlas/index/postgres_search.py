@@ -6,7 +6,7 @@ statistics (``terms``: windows per lexeme; ``stats``: windows and tokens) in the
 and scores with FTS5's BM25 (k1 = 1.2, b = 0.75, IDF ln((N - n + 0.5) / (n + 0.5)), floored at 1e-6): the GIN
 index finds the windows that hold a query word (each term a phrase, ``phraseto_tsquery``), and each one's
 score sums its query lexemes' IDF times their saturated term frequency, read from the window's tsvector
-positions. As in the SQLite store (``sqlite_terms``), a query mixing rare and common words at
+positions. As in the SQLite store (``terms``), a query mixing rare and common words at
 > ``COMMON_TERM_WINDOWS`` windows only takes windows holding a rare word as candidates.
 
 Vector search returns exact cosine scores computed in numpy from the stored float32 vectors (as the SQLite
@@ -30,12 +30,12 @@ from typing import Any
 
 import numpy as np
 
-from atlas.index import sqlite_search
 from atlas.index.base import Candidate, Vectors
 from atlas.index.postgres_schema import TS_CONFIG, Conn
-from atlas.index.sqlite_rows import check_date
-from atlas.index.sqlite_search import _top
-from atlas.index.sqlite_terms import COMMON_TERM_WINDOWS
+from atlas.index.sqlite import search as sqlite_search
+from atlas.index.sqlite.rows import check_date
+from atlas.index.sqlite.search import _top
+from atlas.index.sqlite.terms import COMMON_TERM_WINDOWS
 from atlas.models import SearchFilters
 
 K1 = 1.2

@@ -17,6 +17,7 @@ from atlas.config import SearchSettings
 from atlas.embedding.base import Embedder
 from atlas.errors import NotFoundError, UserInputError
 from atlas.index.base import Candidate, Index, StoredWindow, Vectors
+from atlas.limits import MAX_QUERY_CHARS, MAX_SEARCH_LIMIT
 from atlas.models import Hit, SearchFilters, Sentence
 from atlas.search.fusion import reciprocal_rank_fusion
 from atlas.search.links import deep_link
@@ -27,9 +28,14 @@ from atlas.search.window_cache import WindowCache
 
 Mode = Literal["hybrid", "keyword", "vector"]
 MODES: tuple[Mode, ...] = ("hybrid", "keyword", "vector")
-MAX_QUERY_CHARS = 1000
-MAX_LIMIT = 200
 RERANK_DEPTH = 40  # fused candidates the reranker looks at
+# Each ranking feeds the fusion at least this many candidates per hit asked for: de-overlapping drops
+# neighbouring windows of one video, so a large limit needs more candidates than hits to still fill up.
+CANDIDATES_PER_HIT = 3
+# Windows are read in pages of this many per hit asked for, and never fewer than MIN_PAGE: most searches
+# fill up from the first page (one read), and a page only has to cover what de-overlapping discards.
+PAGE_PER_HIT = 2
+MIN_PAGE = 20
 
 
 class _Fetched(NamedTuple):
@@ -79,7 +85,7 @@ class SearchEngine:
         _validate(query, limit, mode)
         filters = filters or SearchFilters()
         terms = keyword_terms(query)
-        depth = max(self._settings.candidates, limit * 3)
+        depth = max(self._settings.candidates, limit * CANDIDATES_PER_HIT)
 
         qvec: npt.NDArray[np.float32] | None = None
         rankings: list[list[Candidate]] = []
@@ -172,7 +178,7 @@ class SearchEngine:
         hits: list[Hit] = []
         kept: list[StoredWindow] = []
         # Fetch in pages: de-overlapping may discard some candidates.
-        page_size = max(limit * 2, 20)
+        page_size = max(limit * PAGE_PER_HIT, MIN_PAGE)
         for page_start in range(0, len(ranked), page_size):
             page = ranked[page_start : page_start + page_size]
             self._fetch([c.key for c in page], fetched)
@@ -232,7 +238,9 @@ def _validate(query: str, limit: int, mode: str) -> None:
         raise UserInputError(
             f"the query is {len(query)} characters long", hint=f"keep it under {MAX_QUERY_CHARS} characters"
         )
-    if not 1 <= limit <= MAX_LIMIT:
-        raise UserInputError(f"limit {limit} is out of range", hint=f"use a limit between 1 and {MAX_LIMIT}")
+    if not 1 <= limit <= MAX_SEARCH_LIMIT:
+        raise UserInputError(
+            f"limit {limit} is out of range", hint=f"use a limit between 1 and {MAX_SEARCH_LIMIT}"
+        )
     if mode not in MODES:
         raise UserInputError(f"unknown search mode {mode!r}", hint=f"use one of: {', '.join(MODES)}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from atlas.models import Video
+from atlas.youtube_urls import youtube_watch_url
 
 
 def format_moment(seconds: float | None) -> str:
@@ -13,10 +14,6 @@ def format_moment(seconds: float | None) -> str:
     hours, rest = divmod(total, 3600)
     minutes, secs = divmod(rest, 60)
     return f"{hours}:{minutes:02d}:{secs:02d}"
-
-
-def youtube_watch_url(video_id: str) -> str:
-    return f"https://www.youtube.com/watch?v={video_id}"
 
 
 LINK_SCHEMES = ("http", "https", "file")

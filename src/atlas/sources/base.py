@@ -5,40 +5,24 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Literal, Protocol
 
 from atlas.errors import SourceError
-from atlas.models import Segment, Transcript, Video
+from atlas.models import IngestOptions, ProgressFn, Segment, Transcript, Video
 
-# (stage, done, total): e.g. ("transcribe", 312.0, 3600.0) audio seconds, ("download", bytes, bytes or None)
-ProgressFn = Callable[[str, float, float | None], None]
+if TYPE_CHECKING:  # atlas.asr loads numpy and the decoder: only media that needs ASR imports it
+    from atlas.asr.pipeline import TranscribeOptions
 
 
 @dataclass(frozen=True, slots=True)
-class SourceOptions:
-    """What the user said on the command line about the things being ingested, plus the hooks the Library
-    fills in (cache directory, what is already indexed, progress) so sources stay independent of the store."""
+class SourceContext:
+    """What sources need besides the user's ``IngestOptions``, filled in by the Library (or the API), so
+    sources stay independent of the store: where to cache, what is already held, where to report."""
 
-    title: str | None = None
-    video_id: str | None = None
-    url: str | None = None
-    channel: str | None = None
-    published: str | None = None
-    # Whisper model for media without trustworthy captions; None: tiny.en, or the multilingual base for a
-    # video known to be in another language (atlas.asr.models.choose_model)
-    asr_model: str | None = None
-    force_asr: bool = False  # transcribe even when captions / sidecar subtitles exist
-    # Whisper's beam width; None: atlas.asr.faster_whisper.BEAM_SIZE. 1 (greedy) trades accuracy for speed
-    asr_beam: int | None = None
-    since: str | None = None  # playlists and channels: only videos published on/after this ISO date
-    max_items: int | None = None  # playlists and channels: at most this many videos (newest first)
-    refresh: bool = False  # re-fetch videos already in the library instead of skipping them
     # The HTTP API's allowed directories (resolved): local files are read only from inside them, checked on
     # the file as opened (safe_open.py). None: no restriction (the CLI and the Python API read what they are
     # given, as the user running them could).
     allowed_dirs: tuple[Path, ...] | None = None
-    # Filled by the Library:
-    library_dir: Path | None = None  # where per-library state lives (followed playlists and channels)
     cache_dir: Path | None = None  # transcripts are cached here so nothing is transcribed twice
     threads: int | None = None
     is_indexed: Callable[[str], bool] | None = None  # True for a video id the library already holds
@@ -47,6 +31,19 @@ class SourceOptions:
     def report(self, stage: str, done: float, total: float | None = None) -> None:
         if self.progress is not None:
             self.progress(stage, done, total)
+
+    def transcribing(self, options: IngestOptions) -> TranscribeOptions:
+        """How to transcribe for this ingest: the user's model and beam, this library's threads, cache and
+        progress."""
+        from atlas.asr.pipeline import TranscribeOptions
+
+        return TranscribeOptions(
+            model=options.asr_model,
+            beam=options.beam,
+            threads=self.threads,
+            cache_dir=self.cache_dir,
+            progress=self.progress,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +72,23 @@ class SourceFailure:
     error: SourceError
 
 
+ListingKind = Literal["playlist", "channel"]
+
+
+@dataclass(frozen=True, slots=True)
+class SourceListed:
+    """A listing (a playlist, a channel's videos) that a source read, given before its videos. Sources only
+    report it; the library decides what to do with it (it follows the listing for ``atlas update``)."""
+
+    url: str  # canonical: the listing's identity
+    kind: ListingKind
+    title: str | None
+
+
+# What ``Source.items`` yields.
+SourceItem = Ingestible | SourceSkipped | SourceFailure | SourceListed
+
+
 class Source(Protocol):
     """Turns a user's target (a path, a URL) into ingestible items."""
 
@@ -82,9 +96,7 @@ class Source(Protocol):
 
     def accepts(self, target: str) -> bool: ...
 
-    def items(
-        self, target: str, options: SourceOptions
-    ) -> Iterator[Ingestible | SourceSkipped | SourceFailure]: ...
+    def items(self, target: str, options: IngestOptions, context: SourceContext) -> Iterator[SourceItem]: ...
 
 
 class TranscriptFormat(Protocol):

@@ -21,8 +21,8 @@ from dataclasses import replace
 from pathlib import Path
 
 from atlas.errors import SourceError
-from atlas.models import Transcript, Video
-from atlas.sources.base import Ingestible, SourceFailure, SourceOptions
+from atlas.models import IngestOptions, Transcript, Video, VideoKind
+from atlas.sources.base import Ingestible, SourceContext, SourceFailure
 from atlas.sources.formats import HEAD_CHARS, detect_format
 from atlas.sources.safe_open import opened_path
 from atlas.sources.transcript_files import (
@@ -34,8 +34,8 @@ from atlas.sources.transcript_files import (
     load_transcript,
     media_beside,
     split_name,
-    youtube_watch_url,
 )
+from atlas.youtube_urls import youtube_watch_url
 
 _ENGLISH = re.compile(r"en(?:[-_].*)?", re.IGNORECASE)
 _SIDECAR_FORMATS = (".vtt", ".srt", ".json", ".txt", ".text")  # captions first, then Whisper outputs
@@ -94,13 +94,13 @@ def fingerprint(path: Path) -> str:
     return digest.hexdigest()[:32]
 
 
-def read_media_file(path: Path, options: SourceOptions) -> Ingestible:
+def read_media_file(path: Path, options: IngestOptions, context: SourceContext) -> Ingestible:
     # Under the API's allowed directories, everything below reads the file checked as opened (safe_open).
-    with opened_path(path, options.allowed_dirs) as data:
-        return _read_media(path, data, options)
+    with opened_path(path, context.allowed_dirs) as data:
+        return _read_media(path, data, options, context)
 
 
-def _read_media(path: Path, data: Path, options: SourceOptions) -> Ingestible:
+def _read_media(path: Path, data: Path, options: IngestOptions, context: SourceContext) -> Ingestible:
     """``path`` names the file (metadata, messages); ``data`` is where its bytes are read from."""
     from atlas.asr import transcribe_file
     from atlas.asr.audio import probe
@@ -114,7 +114,7 @@ def _read_media(path: Path, data: Path, options: SourceOptions) -> Ingestible:
     sidecar = sidecars[0] if sidecars else None
     if sidecar is not None:
         try:
-            loaded = load_transcript(sidecar, options.allowed_dirs)
+            loaded = load_transcript(sidecar, context.allowed_dirs)
         except SourceError as exc:
             problem = exc.message.removeprefix(f"{exc.source}: ")
             raise SourceError(
@@ -131,7 +131,7 @@ def _read_media(path: Path, data: Path, options: SourceOptions) -> Ingestible:
             hint="give a file with sound, or put subtitles beside it: same name, .srt or .vtt",
         )
     else:
-        transcript = transcribe_file(data, options, key=f"media:{fingerprint(data)}")
+        transcript = transcribe_file(data, context.transcribing(options), key=f"media:{fingerprint(data)}")
     video = media_video(path, transcript, options, container_title=info.title, duration=info.duration)
     if sidecar is not None:
         video = replace(video, extra={**video.extra, "sidecar": str(sidecar.resolve())})
@@ -163,7 +163,7 @@ def _refuse_transcript(path: Path, data: Path) -> None:
 def media_video(
     path: Path,
     transcript: Transcript,
-    options: SourceOptions,
+    options: IngestOptions,
     *,
     container_title: str | None = None,
     duration: float | None = None,
@@ -171,6 +171,7 @@ def media_video(
     base, _ = split_name(path)
     video_id, title, youtube_id = identity_from_name(base, options)
     absolute = path.resolve()
+    kind: VideoKind
     if youtube_id:  # a yt-dlp download ("Title [id].mp4"): link to the video page, as its captions would
         kind, url = "youtube", youtube_watch_url(youtube_id)
     else:
@@ -200,9 +201,11 @@ class MediaFileSource:
         path = Path(target)
         return is_media_path(path) and path.is_file()
 
-    def items(self, target: str, options: SourceOptions) -> Iterator[Ingestible | SourceFailure]:
+    def items(
+        self, target: str, options: IngestOptions, context: SourceContext
+    ) -> Iterator[Ingestible | SourceFailure]:
         try:
-            item = read_media_file(Path(target), options)
+            item = read_media_file(Path(target), options, context)
         except SourceError as exc:
             yield SourceFailure(exc)
             return

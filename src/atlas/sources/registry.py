@@ -1,34 +1,52 @@
 """Which source handles a target. Built-ins are registered here like plugins; third parties add the
-``atlas.sources`` entry point (a zero-argument callable returning a ``Source``)."""
+``atlas.sources`` entry point (a zero-argument callable returning a ``Source``), or register one in
+``SOURCES`` (atlas/plugins.py). Sources are asked in turn, so built-ins come first."""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
-from importlib.metadata import entry_points
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from atlas.errors import SourceError
-from atlas.sources.base import Ingestible, Source, SourceFailure, SourceOptions, SourceSkipped
+from atlas.models import IngestOptions
+from atlas.plugins import Registry
+from atlas.sources.base import Source, SourceContext, SourceFailure, SourceItem
+
+SourceFactory = Callable[[], Source]
 
 
-def builtin_sources() -> list[Source]:
-    from atlas.sources.media import MediaFileSource
-    from atlas.sources.transcript_files import TranscriptFileSource
+def _youtube() -> Source:
     from atlas.sources.youtube import YouTubeSource
 
-    return [
-        YouTubeSource(),  # accepts URLs only, so it never shadows a file source
-        TranscriptFileSource(),
-        MediaFileSource(),
-    ]
+    return YouTubeSource()
+
+
+def _transcript_files() -> Source:
+    from atlas.sources.transcript_files import TranscriptFileSource
+
+    return TranscriptFileSource()
+
+
+def _media_files() -> Source:
+    from atlas.sources.media import MediaFileSource
+
+    return MediaFileSource()
+
+
+SOURCES: Registry[SourceFactory] = Registry(
+    "atlas.sources",
+    "source",
+    {
+        "youtube": _youtube,  # accepts URLs only, so it never shadows a file source
+        "transcript-file": _transcript_files,  # the names are the sources' own ``name``
+        "media-file": _media_files,
+    },
+)
 
 
 def all_sources() -> list[Source]:
-    sources = builtin_sources()
-    for ep in entry_points(group="atlas.sources"):
-        sources.append(ep.load()())
-    return sources
+    return [create() for create in SOURCES.all()]
 
 
 def expand_targets(targets: list[str], sources: list[Source]) -> Iterator[str]:
@@ -69,11 +87,11 @@ def _walk(folder: Path) -> tuple[list[Path], set[Path]]:
 
 
 def resolve(
-    target: str, options: SourceOptions, sources: list[Source]
-) -> Iterator[Ingestible | SourceSkipped | SourceFailure]:
+    target: str, options: IngestOptions, context: SourceContext, sources: list[Source]
+) -> Iterator[SourceItem]:
     for source in sources:
         if source.accepts(target):
-            yield from source.items(target, options)
+            yield from source.items(target, options, context)
             return
     problem, hint = _why_not(Path(target))
     yield SourceFailure(SourceError(target, problem, hint=hint))

@@ -19,16 +19,16 @@ import codecs
 import re
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import parse_qs, urlsplit
 
 from atlas.errors import SourceError
 from atlas.ids import conform_video_id
 from atlas.ids import slugify as slugify  # re-exported: sources and plugins derive ids with it
-from atlas.models import Transcript, Video
-from atlas.sources.base import Ingestible, SourceFailure, SourceOptions
+from atlas.models import IngestOptions, Transcript, Video, VideoKind
+from atlas.sources.base import Ingestible, SourceContext, SourceFailure
 from atlas.sources.cue_times import unreadable_timings
 from atlas.sources.formats import TRANSCRIPT_SUFFIXES, detect_format
 from atlas.sources.safe_open import read_bytes
+from atlas.youtube_urls import YOUTUBE_ID, youtube_id_from_url, youtube_watch_url
 
 # Transcripts are small (a 3-hour talk is ~200 KB). 4 MiB is ~700,000 words, some 80 hours of speech, and
 # takes ~20 minutes to embed on 2 cores (1 MB of text took 5): a bigger file is several recordings joined, or
@@ -42,8 +42,7 @@ MEDIA_SUFFIXES: tuple[str, ...] = (
     ".mka",
 )
 
-_YOUTUBE_ID = r"[A-Za-z0-9_-]{11}"
-_YT_DLP_NAME = re.compile(rf"(?P<title>.*?)\s*\[(?P<id>{_YOUTUBE_ID})\]")
+_YT_DLP_NAME = re.compile(rf"(?P<title>.*?)\s*\[(?P<id>{YOUTUBE_ID})\]")
 _LANGUAGE_TAG = re.compile(r"[a-z]{2,3}(?:-[A-Za-z0-9]{2,8})*")  # en, pt-BR, zh-Hans, en-orig (yt-dlp)
 _FORMAT_MARKERS = frozenset(
     {"whisper", "whisperx", "transcript", "captions", "caption", "subtitles", "subs", "asr"}
@@ -75,7 +74,7 @@ _SITE_TAG = re.compile(
     r"(?:\s*\([^()\[\]]*\))?)\s*\]",
     re.IGNORECASE,
 )
-_ID_LIKE = re.compile(rf"(?<![A-Za-z0-9_-])({_YOUTUBE_ID})(?![A-Za-z0-9_-])")
+_ID_LIKE = re.compile(rf"(?<![A-Za-z0-9_-])({YOUTUBE_ID})(?![A-Za-z0-9_-])")
 FIRST_WORDS = 8
 _TEXT_CONTROLS = frozenset(b"\t\n\r\f\b\x1b")
 _BOMS = (
@@ -178,25 +177,6 @@ def humanise(stem: str) -> str:
     return title[:1].upper() + title[1:]
 
 
-def youtube_id_from_url(url: str) -> str | None:
-    """The video id of a YouTube watch / share / shorts / live / embed URL, else ``None``."""
-    parts = urlsplit(url)
-    host = (parts.hostname or "").lower().removeprefix("www.").removeprefix("m.").removeprefix("music.")
-    candidate: str | None = None
-    if host == "youtu.be":
-        candidate = parts.path.strip("/").split("/")[0]
-    elif host in ("youtube.com", "youtube-nocookie.com"):
-        if parts.path == "/watch":
-            candidate = (parse_qs(parts.query).get("v") or [""])[0]
-        elif re.fullmatch(r"/(?:shorts|live|embed|v)/[^/]+/?", parts.path):
-            candidate = parts.path.strip("/").split("/")[1]
-    return candidate if candidate and re.fullmatch(_YOUTUBE_ID, candidate) else None
-
-
-def youtube_watch_url(video_id: str) -> str:
-    return f"https://www.youtube.com/watch?v={video_id}"
-
-
 def media_beside(path: Path, base: str) -> Path | None:
     for suffix in MEDIA_SUFFIXES:
         for candidate in (path.with_name(base + suffix), path.with_name(base + suffix.upper())):
@@ -205,7 +185,7 @@ def media_beside(path: Path, base: str) -> Path | None:
     return None
 
 
-def identity_from_name(base: str, options: SourceOptions) -> tuple[str, str | None, str | None]:
+def identity_from_name(base: str, options: IngestOptions) -> tuple[str, str | None, str | None]:
     """(video id, title or None, YouTube id or None) for a file whose base name is ``base``: options first,
     then yt-dlp's ``Title [id]`` naming, then the slug of the name. Shared with media files."""
     named = _YT_DLP_NAME.fullmatch(base)
@@ -259,7 +239,7 @@ def _named_by_place(path: Path, transcript: Transcript) -> tuple[str, str]:
     return slugify(path.stem), humanise(path.stem)
 
 
-def video_for(path: Path, transcript: Transcript, options: SourceOptions) -> Video:
+def video_for(path: Path, transcript: Transcript, options: IngestOptions) -> Video:
     """Metadata for a transcript file: options first, then the file name, then the files beside it."""
     base, _ = split_name(path)
     media = media_beside(path, base)
@@ -273,6 +253,7 @@ def video_for(path: Path, transcript: Transcript, options: SourceOptions) -> Vid
         video_id = options.video_id or youtube_id or place_id
         title = options.title or place_title
     media = media.resolve() if media else None  # as_uri() needs an absolute path; targets may be relative
+    kind: VideoKind
     if youtube_id:
         kind, url = "youtube", youtube_watch_url(youtube_id)
     elif media:
@@ -328,8 +309,11 @@ def load_transcript_warned(
     return transcript, (unreadable,) if unreadable else ()
 
 
-def read_transcript_file(path: Path, options: SourceOptions) -> Ingestible:
-    transcript, warnings = load_transcript_warned(path, options.allowed_dirs)
+def read_transcript_file(
+    path: Path, options: IngestOptions, allowed_dirs: tuple[Path, ...] | None = None
+) -> Ingestible:
+    """``allowed_dirs``: read only from inside these (``SourceContext.allowed_dirs``); None: anywhere."""
+    transcript, warnings = load_transcript_warned(path, allowed_dirs)
     return Ingestible(video=video_for(path, transcript, options), transcript=transcript, warnings=warnings)
 
 
@@ -342,9 +326,11 @@ class TranscriptFileSource:
         path = Path(target)
         return is_transcript_path(path) and path.is_file()
 
-    def items(self, target: str, options: SourceOptions) -> Iterator[Ingestible | SourceFailure]:
+    def items(
+        self, target: str, options: IngestOptions, context: SourceContext
+    ) -> Iterator[Ingestible | SourceFailure]:
         try:
-            item = read_transcript_file(Path(target), options)
+            item = read_transcript_file(Path(target), options, context.allowed_dirs)
         except SourceError as exc:
             yield SourceFailure(exc)
             return

@@ -8,7 +8,7 @@ from collections.abc import Iterable
 
 from atlas.errors import UserInputError
 from atlas.ids import check_video_id
-from atlas.sources.base import SourceOptions
+from atlas.models import IngestOptions
 
 WEB_SCHEMES = ("http", "https")
 # An http(s) URL with a host, no spaces or control characters inside (blanks around it are stripped). One
@@ -43,7 +43,7 @@ def check_web_url(url: str, *, flag: str = "--url") -> str:
     return url.strip()
 
 
-def check_options(options: SourceOptions, *, id_flag: str = "--id", url_flag: str = "--url") -> None:
+def check_options(options: IngestOptions, *, id_flag: str = "--id", url_flag: str = "--url") -> None:
     """Refuse a bad ``--id`` or ``--url`` (API: ``video_id``, ``url``) before anything is read."""
     if options.video_id is not None:
         check_video_id(options.video_id, flag=id_flag)

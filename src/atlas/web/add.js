@@ -8,6 +8,8 @@
 
 const POLL_MS = 500;
 const ACTIVE_STATES = new Set(["queued", "running"]);
+// atlas.ingest_report.STATUSES, in its order (tests/api/test_schema_agreement.py holds the two equal): the
+// page would otherwise fetch the whole OpenAPI document for one enum.
 const OUTCOME_ORDER = ["added", "replaced", "unchanged", "skipped", "failed"];
 const STAGE_NAMES = {
   read: "reading",

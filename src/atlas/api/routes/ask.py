@@ -28,9 +28,9 @@ from starlette.types import Receive, Scope, Send
 from atlas.api.context import Context
 from atlas.api.errors import BusyError, atlas_error_body, error_body
 from atlas.api.schemas import AnswerOut, AskIn, ErrorOut
-from atlas.api.views import video_json
 from atlas.errors import AtlasError
 from atlas.models import AnswerDone, AnswerEvent, AnswerToken, AskOptions, MomentsFound, SearchFilters
+from atlas.views import video_json
 
 log = logging.getLogger("atlas.api.ask")
 router = APIRouter(prefix="/api", tags=["ask"])

@@ -3,18 +3,22 @@ GET /api/jobs lists recent jobs, DELETE /api/jobs/{id} cancels one (a write, beh
 
 from __future__ import annotations
 
+from dataclasses import replace
+from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
 
-from atlas.api.context import ApiContext, Context, WriterContext
+from atlas.api.context import Context, WriterContext
 from atlas.api.jobs import summarize
 from atlas.api.schemas import ErrorOut, IngestIn, IngestOptionsIn, JobOut, JobSummaryOut
 from atlas.api.security import PathPolicy, check_asr_model, is_url
+from atlas.config import ServeSettings
 from atlas.errors import UserInputError
-from atlas.library import ItemOutcome
-from atlas.sources.base import SourceOptions
+from atlas.ingest_report import ItemOutcome
+from atlas.models import IngestOptions
+from atlas.sources.base import SourceContext
 from atlas.sources.registry import all_sources, expand_targets
 from atlas.sources.validate import check_options
 
@@ -30,10 +34,12 @@ def ingest(context: WriterContext, body: IngestIn, response: Response) -> dict[s
     Answers at once with the job; poll ``GET /api/jobs/{id}`` (also in the ``Location`` header)."""
     if (body.options.title or body.options.video_id is not None) and len(body.targets) > 1:
         raise UserInputError("title and video_id name one video", hint="send a single target with them")
-    options = source_options(body.options, context)
+    options = ingest_options(body.options, context.serve)
     check_options(options, id_flag="video_id", url_flag="url")  # 400 now, not a failed job later
     targets, refused = expand_checked([context.paths.check_target(t) for t in body.targets], context.paths)
-    job = context.jobs.submit(targets, options, refused)
+    # Local files are read only from the allowed directories, checked again on each file as the job opens
+    # it (sources/safe_open.py).
+    job = context.jobs.submit(targets, options, refused, SourceContext(allowed_dirs=context.paths.allowed))
     response.headers["Location"] = f"/api/jobs/{job.id}"
     return job.snapshot()
 
@@ -92,20 +98,12 @@ def expand_checked(targets: list[str], paths: PathPolicy) -> tuple[list[str], li
     return accepted, refused
 
 
-def source_options(options: IngestOptionsIn, context: ApiContext) -> SourceOptions:
-    """The job's options: the client's, with its model name checked, and local files read only from the
-    allowed directories, checked again on each file as the job opens it (sources/safe_open.py)."""
-    return SourceOptions(
-        title=options.title,
-        video_id=options.video_id,
-        url=options.url,
-        channel=options.channel,
-        published=options.published.isoformat() if options.published else None,
-        asr_model=check_asr_model(options.asr_model, context.serve),
-        force_asr=options.force_asr,
-        asr_beam=options.beam,
-        since=options.since.isoformat() if options.since else None,
-        max_items=options.max_items,
-        refresh=options.refresh,
-        allowed_dirs=context.paths.allowed,
-    )
+def ingest_options(options: IngestOptionsIn, serve: ServeSettings) -> IngestOptions:
+    """The job's options: the client's, by the same names, with dates as ISO strings and the model name
+    checked against those this server offers."""
+    fields: dict[str, Any] = {
+        name: value.isoformat() if isinstance(value, date) else value
+        for name, value in options.model_dump().items()
+    }
+    chosen = IngestOptions(**fields)
+    return replace(chosen, asr_model=check_asr_model(chosen.asr_model, serve))

@@ -19,7 +19,7 @@ from starlette.types import Receive, Scope, Send
 
 from atlas.api.context import Context
 from atlas.api.schemas import ErrorOut
-from atlas.api.security import MEDIA_TYPES
+from atlas.views import MEDIA_TYPES
 
 router = APIRouter(tags=["media"])
 

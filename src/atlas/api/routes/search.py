@@ -12,10 +12,11 @@ from starlette.concurrency import run_in_threadpool
 
 from atlas.api.context import ApiContext, get_context
 from atlas.api.schemas import ErrorOut, IsoDate, SearchOut
-from atlas.api.views import highlight_words, video_json
 from atlas.errors import UserInputError
+from atlas.limits import MAX_QUERY_CHARS, MAX_SEARCH_LIMIT
 from atlas.models import SearchFilters
-from atlas.search.engine import MAX_LIMIT, MAX_QUERY_CHARS, Mode
+from atlas.search.engine import Mode
+from atlas.views import highlight_words, video_json
 
 router = APIRouter(prefix="/api", tags=["search"])
 
@@ -24,7 +25,7 @@ router = APIRouter(prefix="/api", tags=["search"])
 async def search(
     request: Request,
     q: Annotated[str, Query(min_length=1, max_length=MAX_QUERY_CHARS, description="what to find")],
-    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 10,
+    limit: Annotated[int, Query(ge=1, le=MAX_SEARCH_LIMIT)] = 10,
     mode: Mode = "hybrid",
     video: Annotated[list[str] | None, Query(max_length=100, description="only these video ids")] = None,
     channel: Annotated[list[str] | None, Query(max_length=100, description="only these channels")] = None,

@@ -8,7 +8,7 @@ from fastapi import APIRouter
 
 from atlas.api.context import Context, WriterContext
 from atlas.api.schemas import ErrorOut, VideoDetailOut, VideoOut
-from atlas.api.views import record_json, video_json
+from atlas.views import record_json, video_json
 
 router = APIRouter(prefix="/api/videos", tags=["videos"])
 

@@ -1,7 +1,7 @@
 """Search filters as runs of window ids.
 
 Each video's windows hold one contiguous run of ids (``videos.first_window``, ``videos.n_windows``; see
-``sqlite_schema``), so a filter over videos becomes a short sorted list of id ranges read from the small
+``schema``), so a filter over videos becomes a short sorted list of id ranges read from the small
 ``videos`` table. Testing a window against it is then a comparison on its id, never a lookup of its row:
 
 * FTS5 takes ``rowid BETWEEN lo AND hi`` as a seek into its posting lists, and an OR of a few ranges as a

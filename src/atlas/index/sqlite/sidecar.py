@@ -16,8 +16,8 @@ from typing import Any
 import numpy as np
 
 from atlas.index.ann import AnnIndex
-from atlas.index.sqlite_rows import WINDOW_DTYPE, from_blobs
-from atlas.index.sqlite_schema import generation, get_meta, read_identity
+from atlas.index.sqlite.rows import WINDOW_DTYPE, from_blobs
+from atlas.index.sqlite.schema import generation, get_meta, read_identity
 
 _CHUNK = 50_000  # rows per batch when (re)building: bounded memory, big enough for usearch's threads
 

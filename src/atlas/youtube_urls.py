@@ -1,4 +1,6 @@
-"""What a YouTube URL names: one video, a playlist, or a channel's uploads, in canonical form.
+"""YouTube's addresses in one place: what a video id looks like, a video's watch URL, and what a URL names
+(one video, a playlist, or a channel's uploads), in canonical form. Sources read URLs with it, search links
+to videos with it, the views embed players with it.
 
 Canonical URLs matter twice: they are what yt-dlp is asked for (one spelling per thing, so recordings and
 follows match), and they are the identity of a followed playlist/channel in ``follows.json``.
@@ -21,8 +23,10 @@ from typing import Literal
 from urllib.parse import parse_qs, urlsplit
 
 from atlas.errors import SourceError
-from atlas.search.links import youtube_watch_url
-from atlas.sources.transcript_files import youtube_id_from_url
+
+# A YouTube video id: 11 characters of URL-safe base64. A pattern (not compiled) so that other patterns can
+# embed it, such as yt-dlp's "Title [ID].en.vtt" file names.
+YOUTUBE_ID = r"[A-Za-z0-9_-]{11}"
 
 TargetKind = Literal["video", "playlist", "channel"]
 
@@ -37,6 +41,29 @@ _FORMS = (
     "use https://www.youtube.com/watch?v=ID, https://www.youtube.com/playlist?list=ID "
     "or https://www.youtube.com/@channel"
 )
+
+
+def is_youtube_id(text: str) -> bool:
+    return re.fullmatch(YOUTUBE_ID, text) is not None
+
+
+def youtube_watch_url(video_id: str) -> str:
+    return f"https://www.youtube.com/watch?v={video_id}"
+
+
+def youtube_id_from_url(url: str) -> str | None:
+    """The video id of a YouTube watch / share / shorts / live / embed URL, else ``None``."""
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower().removeprefix("www.").removeprefix("m.").removeprefix("music.")
+    candidate: str | None = None
+    if host == "youtu.be":
+        candidate = parts.path.strip("/").split("/")[0]
+    elif host in ("youtube.com", "youtube-nocookie.com"):
+        if parts.path == "/watch":
+            candidate = (parse_qs(parts.query).get("v") or [""])[0]
+        elif re.fullmatch(r"/(?:shorts|live|embed|v)/[^/]+/?", parts.path):
+            candidate = parts.path.strip("/").split("/")[1]
+    return candidate if candidate and is_youtube_id(candidate) else None
 
 
 @dataclass(frozen=True, slots=True)

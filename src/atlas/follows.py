@@ -1,9 +1,9 @@
-"""Followed playlists and channels: ``<library>/follows.json``, and ``update_followed`` that re-checks them.
+"""Followed playlists and channels: ``<library>/follows.json``, part of a library's local state.
 
-Ingesting a playlist or channel URL follows it (``YouTubeSource`` records it); ``atlas update`` ingests
-each followed URL again with the ``--since`` / ``--max`` it was last ingested with. Videos the library
-already holds are skipped without being fetched, so an update costs one listing per follow plus the new
-videos.
+Ingesting a playlist or channel URL follows it: the YouTube source reports each listing it read
+(``SourceListed``) and the library records it here. ``atlas update`` (``Library.update``) ingests each
+followed URL again with the ``--since`` / ``--max`` it was last ingested with. Videos the library already
+holds are skipped without being fetched, so an update costs one listing per follow plus the new videos.
 
 The file is small JSON, rewritten whole and atomically (a temporary file beside it, fsync, rename), so a crash
 leaves the old list or the new one, never half of either.
@@ -17,19 +17,17 @@ import tempfile
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any
 
 from atlas.errors import LibraryCorruptError, NotFoundError, SourceError
-from atlas.sources.base import SourceOptions
-from atlas.sources.youtube_urls import parse_youtube_url
-
-if TYPE_CHECKING:
-    from atlas.library import IngestObserver, IngestReport, Library
+from atlas.models import IngestOptions
+from atlas.sources.base import ListingKind
+from atlas.youtube_urls import parse_youtube_url
 
 FOLLOWS_FILE = "follows.json"
 _VERSION = 1
 
-FollowKind = Literal["playlist", "channel"]
+FollowKind = ListingKind
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,7 +70,7 @@ class FollowStore:
                 f"{self.path} is not an Atlas follows file", hint="delete it, then ingest the playlists again"
             ) from exc
 
-    def follow(self, url: str, kind: FollowKind, title: str | None, options: SourceOptions) -> Follow:
+    def follow(self, url: str, kind: FollowKind, title: str | None, options: IngestOptions) -> Follow:
         """Add or refresh a follow; ``--since`` / ``--max`` become the follow's own."""
         follows = self.load()
         now = _now()
@@ -114,15 +112,3 @@ class FollowStore:
         except BaseException:
             Path(temporary).unlink(missing_ok=True)
             raise
-
-
-def update_followed(
-    library: Library, options: SourceOptions | None = None, observer: IngestObserver | None = None
-) -> list[tuple[Follow, IngestReport]]:
-    """Ingest what is new in every followed playlist/channel; one report per follow, in follow order."""
-    base = options or SourceOptions()
-    results: list[tuple[Follow, IngestReport]] = []
-    for follow in FollowStore.for_library(library.settings.library_dir).load():
-        per_follow = replace(base, since=follow.since, max_items=follow.max_items)
-        results.append((follow, library.ingest([follow.url], per_follow, observer)))
-    return results

@@ -144,8 +144,8 @@ END;
 
 def connect(db_path: Path, *, read_only: bool = False) -> sqlite3.Connection:
     """One connection with Atlas's settings. ``isolation_level=None``: we issue BEGIN/COMMIT ourselves.
-    ``read_only``: opened through ``sqlite_readonly.uri`` (no write, no file created beside the database)."""
-    from atlas.index.sqlite_readonly import uri
+    ``read_only``: opened through ``readonly.uri`` (no write, no file created beside the database)."""
+    from atlas.index.sqlite.readonly import uri
 
     target = uri(db_path) if read_only else str(db_path)
     conn = sqlite3.connect(target, isolation_level=None, check_same_thread=False, timeout=30.0, uri=read_only)
@@ -174,14 +174,14 @@ def open_or_create(conn: sqlite3.Connection, db_path: Path) -> str:
     """Create the schema in an empty file or check an existing one; return the library's id."""
     try:
         # WAL is persistent in the file; setting it again is a no-op. It fails on a non-database file.
-        # query_only: a read-only connection (sqlite_readonly) must not even try.
+        # query_only: a read-only connection (readonly) must not even try.
         if not conn.execute("PRAGMA query_only").fetchone()[0]:
             conn.execute("PRAGMA journal_mode = WAL")
         tables = _tables(conn)
         if tables:
             return _check_existing(conn, db_path, tables)
         if conn.execute("PRAGMA query_only").fetchone()[0]:
-            from atlas.index.sqlite_readonly import read_only_error
+            from atlas.index.sqlite.readonly import read_only_error
 
             raise read_only_error(db_path.parent, "cannot create a library in it")
         # A new library: create it under the write lock, so two processes cannot both create it.

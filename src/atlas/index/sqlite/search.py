@@ -1,6 +1,6 @@
 """Keyword (FTS5 BM25) and vector search over the SQLite store.
 
-Filters first become id ranges (``sqlite_ranges``). Keyword search then takes one of: no filter, one FTS5
+Filters first become id ranges (``ranges``). Keyword search then takes one of: no filter, one FTS5
 query; a filter keeping >= 5 % of the windows, the unfiltered top hits over-fetched and tested in numpy; a
 narrower one, FTS5 queries over a few ranges each; hundreds of scattered videos, a join per match.
 
@@ -30,8 +30,8 @@ import numpy.typing as npt
 from atlas.errors import LibraryMismatchError
 from atlas.index.ann import AnnIndex
 from atlas.index.base import Candidate, Vectors
-from atlas.index.sqlite_ranges import Ranges, total_windows
-from atlas.index.sqlite_rows import WINDOW_DTYPE, from_blobs
+from atlas.index.sqlite.ranges import Ranges, total_windows
+from atlas.index.sqlite.rows import WINDOW_DTYPE, from_blobs
 
 _MAX_ROUNDS = 6  # vector over-fetch growth rounds (x4 each) before going exact
 _MIN_OVERFETCH_SHARE = 0.05  # keyword over-fetch only for filters keeping at least this share of windows

@@ -27,11 +27,11 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Sequence
 
-from atlas.index.sqlite_ranges import total_windows
-from atlas.index.sqlite_rows import fts_query
+from atlas.index.sqlite.ranges import total_windows
+from atlas.index.sqlite.rows import fts_query
 
 COMMON_TERM_WINDOWS = 20_000  # a term in more windows than this is "common" (2 % of 1 M)
-FTS_TOKENIZER = "porter unicode61"  # as in sqlite_schema's windows_fts (a test keeps them equal)
+FTS_TOKENIZER = "porter unicode61"  # as in schema's windows_fts (a test keeps them equal)
 
 _SCRATCH = "temp.atlas_query_terms"
 _SCRATCH_VOCAB = "temp.atlas_query_tokens"

@@ -1,6 +1,6 @@
 """The embedded store: one SQLite file (source of truth, BM25 via FTS5) plus an HNSW sidecar for vectors.
 
-Layout and durability: see ``sqlite_schema``. Sidecar files: see ``ann``.
+Layout and durability: see ``schema``. Sidecar files: see ``ann``.
 
 Threads: each thread gets its own connection (WAL lets readers run beside the one writer, and a reader only
 ever sees committed videos). The in-memory HNSW index is shared and guarded by one lock; a search holds it for
@@ -33,12 +33,13 @@ from atlas.errors import (
     NotFoundError,
     as_disk_full,
 )
-from atlas.index import sqlite_search, sqlite_sidecar
 from atlas.index.ann import AnnIndex
 from atlas.index.base import Candidate, IndexIdentity, StoredWindow, Vectors, VideoRecord
-from atlas.index.sqlite_ranges import Ranges, total_windows
-from atlas.index.sqlite_readonly import is_read_only, read_only_error
-from atlas.index.sqlite_rows import (
+from atlas.index.sqlite import search as sqlite_search
+from atlas.index.sqlite import sidecar as sqlite_sidecar
+from atlas.index.sqlite.ranges import Ranges, total_windows
+from atlas.index.sqlite.readonly import is_read_only, read_only_error
+from atlas.index.sqlite.rows import (
     SENTENCE_COLUMNS,
     SENTENCE_DTYPE,
     VIDEO_COLUMNS,
@@ -53,7 +54,7 @@ from atlas.index.sqlite_rows import (
     video_from_row,
     window_columns,
 )
-from atlas.index.sqlite_schema import (
+from atlas.index.sqlite.schema import (
     DB_NAME,
     bump_generation,
     check_database,
@@ -66,7 +67,7 @@ from atlas.index.sqlite_schema import (
     read_identity,
     set_meta,
 )
-from atlas.index.sqlite_terms import keyword_match
+from atlas.index.sqlite.terms import keyword_match
 from atlas.models import SearchFilters, Sentence, Video
 
 _SEE_IDS = "see the ids with: atlas list"
@@ -91,7 +92,7 @@ class SqliteIndex:
         self.directory = directory
         self.db_path = directory / DB_NAME
         self.exact_limit = exact_limit
-        # A backup or a read-only mount: reads work, every write fails first (sqlite_readonly).
+        # A backup or a read-only mount: reads work, every write fails first (readonly).
         self.read_only = is_read_only(directory, self.db_path)
         self._ann_dtype = ann_dtype
         self._local = threading.local()
@@ -410,7 +411,7 @@ class SqliteIndex:
 
     def verify(self) -> list[str]:
         """Consistency problems (empty when healthy): the SQLite file, its FTS index, and whether the vector
-        index holds exactly the stored windows. For tests and a future ``atlas doctor``."""
+        index holds exactly the stored windows. ``atlas doctor`` lists them and exits 3 when there are any."""
         conn = self._conn()
         problems = check_database(conn)
         with self._ann_lock, self._read() as conn:
