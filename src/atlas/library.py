@@ -10,6 +10,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING
 
+from atlas.answer.registry import GeneratorCache
 from atlas.config import DEFAULT_EMBEDDER, AnswerSettings, Settings, WindowSettings
 from atlas.embedding.base import Embedder
 from atlas.embedding.registry import create_embedder, embedder_id_for, embedder_name_for
@@ -66,6 +67,8 @@ class Library:
         self.index = index
         self._embedder = embedder
         self._engine = SearchEngine(index, self._get_embedder, settings.search)
+        # Models loaded to answer (and title chapters) stay loaded for the next question: a server asks many.
+        self._generators = GeneratorCache()
 
     @classmethod
     def open(cls, settings: Settings, *, create: bool = True, embedder: Embedder | None = None) -> Library:
@@ -333,7 +336,7 @@ class Library:
         from atlas.chapters.service import chapters_of
 
         record = self.index.get_record(video_id)
-        return chapters_of(record, options, answer_settings=self._answer_settings())
+        return chapters_of(record, options, answer_settings=self._answer_settings(), loaded=self._generators)
 
     def remove(self, video_id: str) -> None:
         if not self.index.remove_video(video_id):
@@ -371,13 +374,15 @@ class Library:
         for this call (generator, model, moments to read, filters, extractive fallback)."""
         from atlas.answer import service
 
-        return service.ask(self, self._answer_settings(), question, options or AskOptions())
+        return service.ask(self, self._answer_settings(), question, options or AskOptions(), self._generators)
 
     def ask_stream(self, question: str, options: AskOptions | None = None) -> Iterator[AnswerEvent]:
         """``ask`` as events: ``MomentsFound``, then ``AnswerToken`` as generated, then ``AnswerDone``."""
         from atlas.answer import service
 
-        return service.ask_stream(self, self._answer_settings(), question, options or AskOptions())
+        return service.ask_stream(
+            self, self._answer_settings(), question, options or AskOptions(), self._generators
+        )
 
     def sentences(self, video_id: str, first: int, last: int) -> tuple[list[Sentence], Vectors]:
         """Sentences first..last (inclusive) of a video, with their stored vectors (what an answer reads)."""

@@ -275,6 +275,10 @@ def test_windows_vectors_and_sentences_by_key(index: Index) -> None:
     np.testing.assert_array_equal(vectors, rec.window_vectors[[s.window.index for s in stored]])
     sentences, sentence_vectors = index.sentences("falcon", 1, 2)
     assert [s.index for s in sentences] == [1, 2] and sentence_vectors.shape == (2, 64)
+    np.testing.assert_array_equal(sentence_vectors, rec.sentence_vectors[1:3].astype(np.float16))
+    # A range past the video's last sentence: nothing, with the library's dimension (not an error).
+    none, no_vectors = index.sentences("falcon", 50, 60)
+    assert none == [] and no_vectors.shape == (0, 64)
 
 
 # -- search --------------------------------------------------------------------------------------------------

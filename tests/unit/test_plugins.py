@@ -12,12 +12,15 @@ from pathlib import Path
 import pytest
 
 from atlas.answer.extractive import ExtractiveGenerator
-from atlas.answer.registry import BUILTINS, ENTRY_POINT_GROUP, Generators
-from atlas.config import AnswerSettings
+from atlas.answer.registry import BUILTINS, ENTRY_POINT_GROUP, GeneratorCache, Generators, generators
+from atlas.config import AnswerSettings, Settings
 from atlas.embedding.registry import EMBEDDERS, create_embedder, embedder_id_for
 from atlas.errors import UserInputError
+from atlas.library import Library
+from atlas.models import AskOptions
 from atlas.plugins import Registry
 from atlas.sources.registry import SOURCES, all_sources
+from tests.conftest import SAMPLES
 from tests.fake_plugins import FAKE_EMBEDDER, HashingEmbedder, create_hashing, plugin_env
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -88,13 +91,36 @@ def test_a_built_in_wins_over_an_entry_point_of_its_name(installed: str) -> None
     assert isinstance(generators.create(AnswerSettings(generator="extractive")), ExtractiveGenerator)
 
 
-def test_each_generators_object_keeps_its_own_loaded_generators() -> None:
-    one, other = (Generators(Registry(ENTRY_POINT_GROUP, "generator", BUILTINS)) for _ in range(2))
+def test_each_generator_cache_keeps_its_own_loaded_generators() -> None:
+    one, other = GeneratorCache(), GeneratorCache()
     settings = AnswerSettings(generator="extractive")
     assert one.get(settings) is one.get(settings)
     assert other.get(settings) is not one.get(settings)
     with pytest.raises(UserInputError, match="unknown generator 'gpt-17'"):
         one.get(AnswerSettings(generator="gpt-17"))
+
+
+def test_a_library_loads_a_generator_once_and_another_library_loads_its_own(fake_settings: Settings) -> None:
+    """No module-level cache: the model a Library loaded answers its next question; a second Library (another
+    directory, other settings) does not share it."""
+    created: list[ExtractiveGenerator] = []
+
+    def counting(settings: AnswerSettings) -> ExtractiveGenerator:
+        created.append(ExtractiveGenerator())
+        return created[-1]
+
+    generators.registry.register("counting", counting)
+    try:
+        options = AskOptions(generator="counting")
+        with Library.open(fake_settings) as lib:
+            assert not lib.ingest([str(SAMPLES / "normconf-ml-cost-talk.txt")]).failed
+            first, second = lib.ask("what does renting cost?", options), lib.ask("renting cost?", options)
+            assert len(created) == 1, (first, second)
+        with Library.open(fake_settings) as again:
+            again.ask("what does renting cost?", options)
+        assert len(created) == 2
+    finally:
+        generators.registry.unregister("counting")
 
 
 def test_a_module_named_in_atlas_plugins_registers_on_first_lookup(

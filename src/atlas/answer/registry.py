@@ -104,12 +104,12 @@ class GeneratorCache:
 
 
 class Generators:
-    """The generators there are (``registry``) and the ones already loaded, which answer the next question
-    without loading the model again. One per process (``generators``), as the registry it reads is."""
+    """The generators there are (``registry``), by name. Loaded ones are kept by whoever asks: a ``Library``
+    holds a ``GeneratorCache``, so the model it loaded answers its next question without a module-level
+    cache shared by every library in the process."""
 
-    def __init__(self, registry: Registry[Factory], cache_size: int = _CACHED) -> None:
+    def __init__(self, registry: Registry[Factory]) -> None:
         self.registry = registry
-        self._loaded = GeneratorCache(cache_size, self.create)
 
     def name_for(self, settings: AnswerSettings) -> str:
         """The name of the generator these settings choose; UserInputError for a name nothing provides."""
@@ -118,11 +118,8 @@ class Generators:
         return name
 
     def create(self, settings: AnswerSettings) -> Generator:
-        """A new generator for these settings (a model loaded now); ``get`` reuses a loaded one."""
+        """A new generator for these settings (a model loaded now); a ``GeneratorCache`` reuses one."""
         return self.registry.get(self.name_for(settings))(settings)
-
-    def get(self, settings: AnswerSettings) -> Generator:
-        return self._loaded.get(settings)
 
 
 generators = Generators(Registry(ENTRY_POINT_GROUP, "generator", BUILTINS))

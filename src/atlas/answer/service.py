@@ -33,7 +33,7 @@ from atlas.answer.fallback import MIN_ANSWER_FOCUS, mend
 from atlas.answer.packing import evidence, gather_passages, pack, relevance
 from atlas.answer.parts import search_text, split_question
 from atlas.answer.prompt import build_messages
-from atlas.answer.registry import EXTRACTIVE, generator_name, generators
+from atlas.answer.registry import EXTRACTIVE, GeneratorCache, create_generator, generator_name
 from atlas.answer.retriever import Retriever
 from atlas.answer.support import SupportChecker
 from atlas.config import AnswerSettings
@@ -72,25 +72,37 @@ OFF_QUESTION = (
 NOT_GENERATED = "none"
 
 
-def ask(retriever: Retriever, settings: AnswerSettings, question: str, options: AskOptions) -> Answer:
+def ask(
+    retriever: Retriever,
+    settings: AnswerSettings,
+    question: str,
+    options: AskOptions,
+    loaded: GeneratorCache | None = None,
+) -> Answer:
     """``ask_stream`` run to its end."""
-    for event in ask_stream(retriever, settings, question, options):
+    for event in ask_stream(retriever, settings, question, options, loaded):
         if isinstance(event, AnswerDone):
             return event.answer
     raise AssertionError("ask_stream always ends with AnswerDone")  # pragma: no cover
 
 
 def ask_stream(
-    retriever: Retriever, settings: AnswerSettings, question: str, options: AskOptions
+    retriever: Retriever,
+    settings: AnswerSettings,
+    question: str,
+    options: AskOptions,
+    loaded: GeneratorCache | None = None,
 ) -> Iterator[AnswerEvent]:
     """The events of one answer, from ``retriever``'s moments; ``settings`` are the library's, which
-    ``options`` override for this call. Bad input (an empty question, a misspelt generator) raises here,
-    before the first event, so an HTTP face can answer 400 instead of opening a stream."""
+    ``options`` override for this call. ``loaded``: the caller's loaded generators (the Library's), reused;
+    without it the generator is created for this answer. Bad input (an empty question, a misspelt
+    generator) raises here, before the first event, so an HTTP face can answer 400 instead of opening a
+    stream."""
     question = " ".join(question.split())
     _validate(question, options.limit)
     settings = _settings(settings, options)
     generator_name(settings)
-    return _events(retriever, question, settings, options.filters, options.fallback)
+    return _events(retriever, question, settings, options.filters, options.fallback, loaded)
 
 
 def _events(
@@ -99,6 +111,7 @@ def _events(
     settings: AnswerSettings,
     filters: SearchFilters | None,
     fallback: bool,
+    loaded: GeneratorCache | None,
 ) -> Iterator[AnswerEvent]:
     parts = split_question(question) if settings.question_parts else (question,)
     found = _moments(retriever, question, parts, settings.limit, filters)
@@ -119,7 +132,7 @@ def _events(
         evidence_for = [Query(question, question_vector), *queries]
         candidates = [evidence(p, evidence_for) for p in candidates]
 
-    writer, label = _writer(settings, fallback)
+    writer, label = _writer(settings, fallback, loaded)
     passages = pack(
         candidates,
         question=question,
@@ -247,12 +260,12 @@ def _within_spread(candidates: list[Passage], queries: list[Query]) -> list[Pass
     ]
 
 
-def _writer(settings: AnswerSettings, fallback: bool) -> tuple[Generator, str]:
+def _writer(settings: AnswerSettings, fallback: bool, loaded: GeneratorCache | None) -> tuple[Generator, str]:
     """The generator and the label the answer shows; with ``fallback``, extractive when it cannot start
     (a missing model, a missing package). A misspelt generator name is refused either way."""
     name = generator_name(settings)
     try:
-        writer = generators.get(settings)
+        writer = loaded.get(settings) if loaded is not None else create_generator(settings)
     except AtlasError as exc:
         if not fallback or name == EXTRACTIVE:
             raise

@@ -27,6 +27,7 @@ from atlas.models import Sentence, Video
 from atlas.search.links import deep_link
 
 if TYPE_CHECKING:
+    from atlas.answer.registry import GeneratorCache
     from atlas.chapters.llm import LlmTitler
     from atlas.config import AnswerSettings
 
@@ -124,9 +125,11 @@ def chapters_of(
     *,
     answer_settings: AnswerSettings | None = None,
     segmenter: Segmenter | None = None,
+    loaded: GeneratorCache | None = None,
 ) -> Chapters:
-    """The chapters of one stored video. ``answer_settings`` (threads, model cache) are used only by
-    ``titles="llm"``; ``segmenter`` replaces the one ``options`` names (benchmarks, plugins)."""
+    """The chapters of one stored video. ``answer_settings`` (threads, model cache) and ``loaded`` (the
+    Library's loaded generators, reused) are used only by ``titles="llm"``; ``segmenter`` replaces the one
+    ``options`` names (benchmarks, plugins)."""
     options = options or ChapterOptions()
     if options.titles not in TITLE_METHODS:
         raise UserInputError(
@@ -144,7 +147,7 @@ def chapters_of(
     titles = keyphrase.titles(spans)
     label = keyphrase.name
     if options.titles == "llm" and spans:
-        titler = _llm_titler(titles, options, answer_settings)
+        titler = _llm_titler(titles, options, answer_settings, loaded)
         titles = titler.titles(spans)
         label = f"llm/{titler.model}"
     chapters = tuple(
@@ -155,15 +158,19 @@ def chapters_of(
 
 
 def _llm_titler(
-    fallback: list[str], options: ChapterOptions, answer_settings: AnswerSettings | None
+    fallback: list[str],
+    options: ChapterOptions,
+    answer_settings: AnswerSettings | None,
+    loaded: GeneratorCache | None,
 ) -> LlmTitler:
-    from atlas.answer.registry import LLAMA_CPP, generators
+    from atlas.answer.registry import LLAMA_CPP, create_generator
     from atlas.chapters.llm import LlmTitler
     from atlas.config import AnswerSettings
 
     base = answer_settings or AnswerSettings()
     model = options.model or (base.model if base.generator == LLAMA_CPP else None)
-    generator = generators.get(base.with_(generator=LLAMA_CPP, model=model, base_url=None))
+    settings = base.with_(generator=LLAMA_CPP, model=model, base_url=None)
+    generator = loaded.get(settings) if loaded is not None else create_generator(settings)
     return LlmTitler(generator, fallback)
 
 
