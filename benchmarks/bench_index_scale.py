@@ -34,7 +34,7 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -174,19 +174,27 @@ def ensure_library(n_windows: int, dim: int, *, rebuild: bool = False) -> Path:
     return directory
 
 
+def put_videos(store: Any, world: World) -> Iterator[tuple[int, float, float]]:
+    """Put every video of ``world`` into ``store`` (either store), one transaction each as ingest does; after
+    each, yield (its number, seconds spent in put_video so far, seconds spent generating so far)."""
+    put_s = gen_s = 0.0
+    for number in range(world.n_videos):
+        t0 = time.perf_counter()
+        record = world.video(number)
+        t1 = time.perf_counter()
+        store.put_video(record)
+        put_s += time.perf_counter() - t1
+        gen_s += t1 - t0
+        yield number, put_s, gen_s
+
+
 def build(directory: Path, n_windows: int, dim: int, stats_path: Path) -> None:
     """Run in a child process, so its peak RSS is its own."""
     world = World(n_windows // WINDOWS_PER_VIDEO, dim)
     put_s = gen_s = 0.0
     with SqliteIndex(directory) as store:
         store.claim(bench_identity(dim))
-        for number in range(world.n_videos):
-            t0 = time.perf_counter()
-            record = world.video(number)
-            t1 = time.perf_counter()
-            store.put_video(record)
-            put_s += time.perf_counter() - t1
-            gen_s += t1 - t0
+        for number, put_s, gen_s in put_videos(store, world):  # noqa: B007 (totals read after the loop)
             if number % 500 == 0:
                 print(f"  built {number * WINDOWS_PER_VIDEO:>9,} windows  put {put_s:6.1f}s", flush=True)
         rss_put = _rss_mib()

@@ -176,6 +176,12 @@ def check_store(store: str | None) -> str | None:
 ENV_RAY_ADDRESS = "ATLAS_RAY_ADDRESS"
 
 
+def ray_address_alone(environ: Mapping[str, str] | None = None) -> str:
+    """What ``--ray`` without an address means: ``ATLAS_RAY_ADDRESS`` when set, else ``auto``."""
+    env = os.environ if environ is None else environ
+    return env.get(ENV_RAY_ADDRESS, "").strip() or "auto"
+
+
 def resolve_ray_address(flag: str | None, *, environ: Mapping[str, str] | None = None) -> str | None:
     """Where ``atlas ingest`` runs its work: ``--ray`` wins over ``ATLAS_RAY_ADDRESS``; None: in this process.
     ``auto`` joins the cluster ``ray start`` runs on this machine, ``local`` starts a private one, else a

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from atlas.cli.ingest import with_ray_default
 from atlas.config import ENV_RAY_ADDRESS, resolve_ray_address
 from atlas.errors import UserInputError
 from tests.conftest import FAKE_EMBEDDER, run_cli
@@ -46,3 +47,47 @@ def test_an_unreachable_head_is_one_line_not_a_hang(
     code, _out, err = run_cli(capsys, *argv, "--library", str(tmp_path / "library"))
     assert code == 1, err
     assert "cannot reach the Ray cluster at 127.0.0.1:1" in " ".join(err.split())
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["ingest", "t.vtt", "--ray"], ["ingest", "t.vtt", "--ray", "auto"]),
+        (["ingest", "--ray", "t.vtt"], ["ingest", "--ray", "auto", "t.vtt"]),  # a file is a target
+        (["ingest", "--ray", "https://youtu.be/x"], ["ingest", "--ray", "auto", "https://youtu.be/x"]),
+        (["ingest", "--ray", "--json", "t"], ["ingest", "--ray", "auto", "--json", "t"]),
+        (["ingest", "--ray", "local", "t"], ["ingest", "--ray", "local", "t"]),
+        (["ingest", "--ray", "10.0.0.5:6379", "t"], ["ingest", "--ray", "10.0.0.5:6379", "t"]),
+        (["ingest", "--ray", "ray://head:10001", "t"], ["ingest", "--ray", "ray://head:10001", "t"]),
+        (["ingest", "--ray=auto", "t"], ["ingest", "--ray=auto", "t"]),
+        (["ingest", "--", "--ray"], ["ingest", "--", "--ray"]),  # after --, a target named --ray
+        (["search", "--ray"], ["search", "--ray"]),  # only ingest has --ray
+    ],
+)
+def test_ray_alone_takes_the_default_address(
+    argv: list[str], expected: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv(ENV_RAY_ADDRESS, raising=False)
+    assert with_ray_default(argv) == expected
+
+
+def test_ray_alone_takes_the_environment_address_when_set(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(ENV_RAY_ADDRESS, "10.0.0.5:6379")
+    assert with_ray_default(["ingest", "t.vtt", "--ray"]) == ["ingest", "t.vtt", "--ray", "10.0.0.5:6379"]
+
+
+@pytest.mark.parametrize("position", ["before", "after"])
+def test_ray_without_an_address_reaches_the_cluster_check(
+    position: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`atlas ingest --ray talk.vtt` and `atlas ingest talk.vtt --ray` both mean the default cluster: without
+    the ray package they stop at the one-line hint naming the extra, not at a usage error."""
+    monkeypatch.setitem(sys.modules, "ray", None)
+    monkeypatch.delenv(ENV_RAY_ADDRESS, raising=False)
+    talk = tmp_path / "talk.vtt"
+    talk.write_text("WEBVTT\n\n00:00:01.000 --> 00:00:03.000\nHello there.\n")
+    library = tmp_path / "library"
+    args = ["--ray", str(talk)] if position == "before" else [str(talk), "--ray"]
+    code, _out, err = run_cli(capsys, "ingest", *args, "--library", str(library))
+    assert code == 5, err
+    assert "pip install 'atlas-search[cluster]'" in " ".join(err.split())

@@ -27,10 +27,12 @@ def _register() -> None:
 
 def main(argv: list[str] | None = None) -> None:
     _register()
+    from atlas.cli.ingest import with_ray_default
+
     err = Console(stderr=True, highlight=False, soft_wrap=True)
     try:
         # Typer handles its own usage errors (exit 2) and exits; AtlasError passes through to here.
-        app(args=argv)
+        app(args=with_ray_default(sys.argv[1:] if argv is None else argv))
     except AtlasError as exc:
         # The message may quote a file name or a title: shown as text, controls visible (cli/terminal.py).
         err.print(f"[bold red]error:[/] {shown(exc.one_line())}", markup=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections.abc import Iterable
 from typing import Annotated
@@ -14,7 +15,7 @@ from atlas.cli.app import app
 from atlas.cli.common import EmbedderOpt, JsonOpt, LibraryOpt, StoreOpt, err, iso_date, open_library, out
 from atlas.cli.progress import ProgressMode, with_progress
 from atlas.cli.terminal import as_text, shown
-from atlas.config import resolve_ray_address
+from atlas.config import ray_address_alone, resolve_ray_address
 from atlas.errors import AtlasError, DiskFullError, SourceError, UserInputError, require
 from atlas.ingest_report import STATUSES, IngestReport, ItemOutcome, Status
 from atlas.library import IngestObserver, Library
@@ -22,6 +23,31 @@ from atlas.models import IngestOptions
 from atlas.sources.registry import all_sources, expand_targets
 from atlas.sources.validate import check_options, check_targets
 from atlas.views import outcome_json
+
+RAY_FLAG = "--ray"
+# What a Ray address looks like: auto, local, or [ray://]HOST:PORT. A file name or a URL never does.
+_RAY_ADDRESS = re.compile(r"(auto|local|(ray://)?[\w.\-\[\]]+:\d+)")
+
+
+def with_ray_default(argv: list[str]) -> list[str]:
+    """``atlas ingest --ray [ADDRESS]``: Typer options cannot take an optional value, so the command line gets
+    the default address ($ATLAS_RAY_ADDRESS, else auto) after a ``--ray`` that is last, or followed by an
+    option or by anything that is not a Ray address (a file, a URL: ``--ray talk.mp4`` is the flag, then a
+    target)."""
+    if "ingest" not in argv[:1]:
+        return argv
+    fixed = list(argv)
+    for i, token in enumerate(fixed):
+        if token == "--":
+            break  # the rest are targets, even one named --ray
+        if token != RAY_FLAG:
+            continue
+        following = fixed[i + 1] if i + 1 < len(fixed) else None
+        if following is None or following.startswith("-") or not _RAY_ADDRESS.fullmatch(following):
+            fixed.insert(i + 1, ray_address_alone())
+        break
+    return fixed
+
 
 # Options that `atlas ingest` and `atlas update` share. Each long name is the option's name in Python
 # (``IngestOptions``) and in the HTTP API, dashed; the short spellings before them stay as aliases.
@@ -124,11 +150,11 @@ def ingest(
     ray: Annotated[
         str | None,
         typer.Option(
-            "--ray",
-            metavar="ADDRESS",
-            help="Transcribe and embed on a Ray cluster: auto (the one `ray start` runs here), local (start "
-            "one in this process) or HOST:PORT of its head (else $ATLAS_RAY_ADDRESS). Needs "
-            "atlas-search[cluster].",
+            RAY_FLAG,
+            metavar="[ADDRESS]",
+            help="Transcribe and embed on a Ray cluster: auto (the one `ray start` runs here; --ray alone "
+            "means auto), local (start one in this process) or HOST:PORT of its head (else "
+            "$ATLAS_RAY_ADDRESS). Needs atlas-search[cluster].",
             show_default=False,
         ),
     ] = None,
