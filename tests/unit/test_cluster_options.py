@@ -59,6 +59,8 @@ def test_an_unreachable_head_is_one_line_not_a_hang(
         (["ingest", "--ray", "local", "t"], ["ingest", "--ray", "local", "t"]),
         (["ingest", "--ray", "10.0.0.5:6379", "t"], ["ingest", "--ray", "10.0.0.5:6379", "t"]),
         (["ingest", "--ray", "ray://head:10001", "t"], ["ingest", "--ray", "ray://head:10001", "t"]),
+        (["ingest", "--ray", "[::1]:6379", "t"], ["ingest", "--ray", "[::1]:6379", "t"]),
+        (["ingest", "--ray", "talk:1.vtt", "t"], ["ingest", "--ray", "auto", "talk:1.vtt", "t"]),
         (["ingest", "--ray=auto", "t"], ["ingest", "--ray=auto", "t"]),
         (["ingest", "--", "--ray"], ["ingest", "--", "--ray"]),  # after --, a target named --ray
         (["search", "--ray"], ["search", "--ray"]),  # only ingest has --ray

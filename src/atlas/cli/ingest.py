@@ -25,8 +25,9 @@ from atlas.sources.validate import check_options, check_targets
 from atlas.views import outcome_json
 
 RAY_FLAG = "--ray"
-# What a Ray address looks like: auto, local, or [ray://]HOST:PORT. A file name or a URL never does.
-_RAY_ADDRESS = re.compile(r"(auto|local|(ray://)?[\w.\-\[\]]+:\d+)")
+# What a Ray address looks like: auto, local, or [ray://]HOST:PORT (HOST a name, IPv4 or a bracketed IPv6). A
+# file name or a URL never does.
+_RAY_ADDRESS = re.compile(r"(auto|local|(ray://)?([\w.\-]+|\[[0-9A-Fa-f:.]+\]):\d+)")
 
 
 def with_ray_default(argv: list[str]) -> list[str]:
