@@ -176,18 +176,20 @@ def check_store(store: str | None) -> str | None:
 ENV_RAY_ADDRESS = "ATLAS_RAY_ADDRESS"
 
 
+def _ray_from_env(environ: Mapping[str, str] | None) -> str:
+    return (os.environ if environ is None else environ).get(ENV_RAY_ADDRESS, "").strip()
+
+
 def ray_address_alone(environ: Mapping[str, str] | None = None) -> str:
     """What ``--ray`` without an address means: ``ATLAS_RAY_ADDRESS`` when set, else ``auto``."""
-    env = os.environ if environ is None else environ
-    return env.get(ENV_RAY_ADDRESS, "").strip() or "auto"
+    return _ray_from_env(environ) or "auto"
 
 
 def resolve_ray_address(flag: str | None, *, environ: Mapping[str, str] | None = None) -> str | None:
     """Where ``atlas ingest`` runs its work: ``--ray`` wins over ``ATLAS_RAY_ADDRESS``; None: in this process.
     ``auto`` joins the cluster ``ray start`` runs on this machine, ``local`` starts a private one, else a
     ``HOST:PORT`` (or ``ray://HOST:PORT``) of a cluster's head."""
-    env = os.environ if environ is None else environ
-    chosen = (flag if flag is not None else env.get(ENV_RAY_ADDRESS, "")).strip()
+    chosen = flag.strip() if flag is not None else _ray_from_env(environ)
     if not chosen:
         if flag is not None:
             from atlas.errors import UserInputError

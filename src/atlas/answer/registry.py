@@ -103,6 +103,12 @@ class GeneratorCache:
         return generator
 
 
+def generator_for(settings: AnswerSettings, loaded: GeneratorCache | None = None) -> Generator:
+    """The generator for ``settings``: from ``loaded`` (a Library's cache, reused across questions) when
+    given, else created now."""
+    return loaded.get(settings) if loaded is not None else create_generator(settings)
+
+
 class Generators:
     """The generators there are (``registry``), by name. Loaded ones are kept by whoever asks: a ``Library``
     holds a ``GeneratorCache``, so the model it loaded answers its next question without a module-level

@@ -33,7 +33,7 @@ from atlas.answer.fallback import MIN_ANSWER_FOCUS, mend
 from atlas.answer.packing import evidence, gather_passages, pack, relevance
 from atlas.answer.parts import search_text, split_question
 from atlas.answer.prompt import build_messages
-from atlas.answer.registry import EXTRACTIVE, GeneratorCache, create_generator, generator_name
+from atlas.answer.registry import EXTRACTIVE, GeneratorCache, generator_for, generator_name
 from atlas.answer.retriever import Retriever
 from atlas.answer.support import SupportChecker
 from atlas.config import AnswerSettings
@@ -265,7 +265,7 @@ def _writer(settings: AnswerSettings, fallback: bool, loaded: GeneratorCache | N
     (a missing model, a missing package). A misspelt generator name is refused either way."""
     name = generator_name(settings)
     try:
-        writer = loaded.get(settings) if loaded is not None else create_generator(settings)
+        writer = generator_for(settings, loaded)
     except AtlasError as exc:
         if not fallback or name == EXTRACTIVE:
             raise

@@ -163,14 +163,13 @@ def _llm_titler(
     answer_settings: AnswerSettings | None,
     loaded: GeneratorCache | None,
 ) -> LlmTitler:
-    from atlas.answer.registry import LLAMA_CPP, create_generator
+    from atlas.answer.registry import LLAMA_CPP, generator_for
     from atlas.chapters.llm import LlmTitler
     from atlas.config import AnswerSettings
 
     base = answer_settings or AnswerSettings()
     model = options.model or (base.model if base.generator == LLAMA_CPP else None)
-    settings = base.with_(generator=LLAMA_CPP, model=model, base_url=None)
-    generator = loaded.get(settings) if loaded is not None else create_generator(settings)
+    generator = generator_for(base.with_(generator=LLAMA_CPP, model=model, base_url=None), loaded)
     return LlmTitler(generator, fallback)
 
 
