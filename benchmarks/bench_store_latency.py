@@ -302,6 +302,36 @@ def recall(index: Index, queries: list[np.ndarray], truth: list[set[tuple[str, i
     return float(np.mean(hits))
 
 
+def ef_sweep(
+    sqlite_dir: Path, url: str, world: scale.World, n_queries: int, efs: list[int], sample: int
+) -> list[dict[str, float]]:
+    """PostgreSQL vector_search (k = 10) with the store's minimum ef_search set to each of ``efs``: recall@10
+    against the exact top 10 and p50 latency, over ``sample`` queries the timed rows do not use."""
+    import atlas.index.postgres_search as pg_search
+    from atlas.index.postgres import PostgresIndex
+
+    vectors = [v for _, v in world.queries(n_queries + 20 + sample)][-sample:]
+    truth = exact_truth(sqlite_dir, vectors, 384)
+    shipped = pg_search.MIN_EF_SEARCH
+    rows = []
+    with PostgresIndex(url, schema=SCHEMA) as store:
+        for vector in vectors[:5]:
+            store.vector_search(vector, 10, SearchFilters())  # warm the cache before the first row
+        try:
+            for ef in efs:
+                pg_search.MIN_EF_SEARCH = ef
+                took = []
+                for vector in vectors:
+                    t0 = time.perf_counter()
+                    store.vector_search(vector, 10, SearchFilters())
+                    took.append(time.perf_counter() - t0)
+                found = recall(store, vectors, truth)
+                rows.append({"ef": ef, "recall": found, "p50_ms": 1000 * statistics.median(took)})
+        finally:
+            pg_search.MIN_EF_SEARCH = shipped
+    return rows
+
+
 def measure(
     sqlite_dir: Path, url: str, world: scale.World, n_queries: int, recall_sample: int
 ) -> dict[str, Any]:
@@ -437,6 +467,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--rebuild", action="store_true", help="refill the PostgreSQL store")
     parser.add_argument("--fill-only", action="store_true", help="build both stores, measure nothing")
     parser.add_argument("--json", type=Path, metavar="FILE")
+    parser.add_argument(
+        "--ef-sweep",
+        metavar="EF,EF,...",
+        help="instead of the latency table: PostgreSQL recall@10 and p50 for each minimum ef_search, e.g. "
+        "100,200,400,800 (postgres_search.MIN_EF_SEARCH)",
+    )
     args = parser.parse_args(argv)
     sqlite_dir = scale.ensure_library(args.windows, 384)
     world = scale.World(args.windows // scale.WINDOWS_PER_VIDEO, 384)
@@ -444,6 +480,14 @@ def main(argv: list[str] | None = None) -> None:
         build = ensure_pg_library(url, args.windows, rebuild=args.rebuild)
         if args.fill_only:
             print(json.dumps(build, indent=2))
+            return
+        if args.ef_sweep:
+            efs = [int(ef) for ef in args.ef_sweep.split(",")]
+            print(f"{args.windows:,} windows, {args.recall_sample} queries")
+            print("| min ef_search | recall@10 | p50 ms |")
+            print("|---:|---:|---:|")
+            for row in ef_sweep(sqlite_dir, url, world, args.queries, efs, args.recall_sample):
+                print(f"| {row['ef']:.0f} | {row['recall']:.3f} | {row['p50_ms']:.1f} |")
             return
         result = measure(sqlite_dir, url, world, args.queries, args.recall_sample)
         conn = _admin(url)

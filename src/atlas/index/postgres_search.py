@@ -45,9 +45,8 @@ MAX_EF_SEARCH = 1000  # pgvector's upper bound for hnsw.ef_search
 # levels make each build a little different), gives the same top k every time (the SQLite store's bound).
 EXACT_BELOW = sqlite_search.EXACT_BELOW
 # pgvector's default is 40. Recall@10 of vector_search against brute force on bench_index_scale's synthetic
-# libraries (50 queries; the sweep is in benchmarks/README.md, "Stores: SQLite vs PostgreSQL"): ef 100 gave
-# 0.94 at 200k windows and 0.85 at 1M, ef 400 0.98 and 0.94 (ef 800: 0.99 / 0.94: the graph's own limit),
-# for ~1-2 ms more per query.
+# libraries (`bench_store_latency.py --ef-sweep 100,200,400,800`, 50 queries): ef 100 gave 0.93 at 200k
+# windows and 0.86 at 1M, ef 400 0.98 and 0.93 (ef 800: 0.98 / 0.94: the graph's own limit), for a few ms.
 MIN_EF_SEARCH = 400
 
 
