@@ -108,6 +108,11 @@ class OnnxEmbedder(Embedder):
             options.intra_op_num_threads = threads  # else ONNX Runtime's default: one per physical core
         # One graph run at a time, every node on the intra-op pool; all fusions (attention, GELU, layer norm).
         options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        # The pool's threads sleep when a run ends instead of spinning: after each query's forward pass (a
+        # few ms) they spun for ~55 ms of CPU, on the core the BM25 thread and the HNSW search needed next.
+        # Measured on 2 cores: 1 M windows full search p50 27-29 -> 18-22 ms (bench_search_latency.py); CPU
+        # per HTTP search at 200 k windows 44 -> 25-27 ms (bench_api_load.py, one client). Same vectors.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         try:
             self._session = ort.InferenceSession(str(graph), options, providers=["CPUExecutionProvider"])
