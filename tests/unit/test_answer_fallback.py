@@ -68,6 +68,17 @@ def test_a_supported_answer_that_covers_the_question_is_left_alone() -> None:
     assert result.dropped == () and result.extra == () and result.extracted == 0
 
 
+def test_what_the_extract_tells_beyond_a_supported_answer_follows_it() -> None:
+    # The model's one sentence verifies and mentions every word of the question, yet the extract also has the
+    # batching figure: an answer never tells less than the extract, so it follows as its own paragraph.
+    result = mended("Running models on CPUs cut the GPU bill [3].", question="What cut the GPU bill?")
+    assert shown(result) == [
+        ("Running models on CPUs cut the GPU bill.", (3,), "generated"),
+        ("Batching requests cut the GPU bill by a third.", (1,), "extracted"),
+    ]
+    assert result.dropped == () and 1 in result.paragraph_starts
+
+
 def test_when_every_generated_sentence_fails_the_extract_is_the_answer() -> None:
     lie = "Tulip bulbs from Mars halved the GPU bill in 1887 [1]."
     result = mended(lie)

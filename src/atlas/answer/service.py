@@ -312,7 +312,7 @@ def _checked(
     label: str,
 ) -> Answer:
     """A generated answer, checked sentence by sentence, with supported extracts standing in for what failed
-    the check or left the question uncovered (fallback.py)."""
+    the check and following with what the model left out (fallback.py)."""
     question = request.question
     checker = SupportChecker(embedder, question, request.question_vector, request.passages)
     mended = mend(embedder, request, checker.check(parse_answer(text)), candidates)
