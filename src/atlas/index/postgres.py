@@ -76,8 +76,8 @@ class PostgresIndex:
         exact_limit: int | None = None,
     ) -> None:
         """``exact_limit``: vector search is an exact scan up to this many windows (matching the filter, or in
-        the library when unfiltered) and HNSW above; None (default): exact in a library of at most
-        ``EXACT_BELOW`` windows, else ``postgres_search.exact_is_cheaper`` decides for a filter."""
+        the library when unfiltered) and HNSW above; None (default) picks by
+        ``postgres_search.exact_is_cheaper`` with a filter and ``EXACT_BELOW`` without one."""
         self.url = url
         self.schema = check_schema_name(schema)
         self.exact_limit = exact_limit
@@ -414,8 +414,8 @@ class PostgresIndex:
                 return []
             if self.exact_limit is not None:
                 go_exact = matching <= self.exact_limit
-            else:  # a small library is searched exactly, with a filter as without one (as in SQLite)
-                go_exact = total <= search.EXACT_BELOW or search.exact_is_cheaper(matching, total, k)
+            else:
+                go_exact = search.exact_is_cheaper(matching, total, k)
             if not go_exact and k <= search.MAX_EF_SEARCH:
                 found = search.hnsw(conn, query, k, where, params, search.ef_for(k, matching / max(total, 1)))
                 if len(found) >= min(k, matching):

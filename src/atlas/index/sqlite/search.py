@@ -112,9 +112,10 @@ def exact_is_cheaper(matching: int, total: int, k: int) -> bool:
 
     Measured (2 cores): exact reads ~3 us per window from SQLite; over-fetch needs about 1.5 k total/matching
     candidates at ~5 us each once past a few hundred. Equal at matching^2 = 2.5 k total: ~5 k windows at
-    200 k, ~11 k at 1 M.
+    200 k, ~11 k at 1 M. A library of at most ``EXACT_BELOW`` windows is searched exactly whatever the filter,
+    as it is without one (PostgreSQL's rule gives the same: it scans exactly up to 5,000 matching windows).
     """
-    return matching * matching <= 2.5 * max(k, 10) * total
+    return total <= EXACT_BELOW or matching * matching <= 2.5 * max(k, 10) * total
 
 
 # A library this small is searched exactly: reading its vectors costs a millisecond or two, and the answer is

@@ -343,11 +343,8 @@ class SqliteIndex:
                 ranges = Ranges.select(conn, where, params, filters.speaker)
                 if self.exact_limit is not None:
                     go_exact = ranges.windows <= self.exact_limit
-                else:  # a small library is searched exactly, with a filter as without one
-                    everything = total_windows(conn)
-                    go_exact = everything <= sqlite_search.EXACT_BELOW or sqlite_search.exact_is_cheaper(
-                        ranges.windows, everything, k
-                    )
+                else:
+                    go_exact = sqlite_search.exact_is_cheaper(ranges.windows, total_windows(conn), k)
                 if go_exact:
                     return sqlite_search.exact(conn, query, ranges, k)
         with self._ann_lock:
