@@ -160,7 +160,7 @@ def main() -> None:
     model = create_embedder("all-MiniLM-L6-v2")
     model.embed(["warm up"])
     loading = time.perf_counter() - began
-    shipped = WindowSettings()
+    shipped = WindowSettings().for_embedder("all-MiniLM-L6-v2")
     embedded = replace(shipped, vectors_from_sentences=False)
     pooled = replace(shipped, vectors_from_sentences=True)
     last = "shipped" if shipped.vectors_from_sentences else "pooled windows"

@@ -36,9 +36,18 @@ class WindowSettings:
     piece_min_words: int = 5  # never a piece shorter than this
     # Window vectors pooled from the window's sentence vectors instead of embedding the window's text
     # (embedding/pooling.py): ingest runs the model over the sentences only (2.7x faster, bench_ingest.py),
-    # and with pieces it measured as good or better (benchmarks/README.md, issue 12). Recorded in the identity
-    # only when set: libraries recorded without it keep embedding their windows (from_recorded).
-    vectors_from_sentences: bool = True
+    # and with pieces it measured as good or better for MiniLM (benchmarks/README.md, issue 12). None: the
+    # embedder's own choice (``for_embedder``). Recorded in the identity only when set: libraries recorded
+    # without it keep embedding their windows (from_recorded).
+    vectors_from_sentences: bool | None = None
+
+    def for_embedder(self, embedder_name: str) -> WindowSettings:
+        """These settings with the window-vector recipe chosen for ``embedder_name`` where none was set."""
+        if self.vectors_from_sentences is not None:
+            return self
+        from atlas.embedding.pooling import pools_windows
+
+        return replace(self, vectors_from_sentences=pools_windows(embedder_name))
 
     def as_dict(self) -> dict[str, float | int]:
         return (
@@ -50,7 +59,7 @@ class WindowSettings:
                 "max_sentence_words": self.max_sentence_words,
                 "max_sentence_seconds": self.max_sentence_seconds,
             }
-            | ({"vectors_from_sentences": 1} if self.vectors_from_sentences else {})
+            | ({"vectors_from_sentences": 1} if self.vectors_from_sentences is not False else {})
             | self._pieces_dict()
         )
 

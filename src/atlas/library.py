@@ -147,7 +147,7 @@ class Library:
         built with, so an upgrade never mixes two kinds of windows in one library), else today's settings."""
         recorded = self.index.identity()
         if recorded is None:
-            return self.settings.windows
+            return self.settings.windows.for_embedder(self.embedder_name())
         return WindowSettings.from_recorded(recorded.windows)
 
     def identity(self) -> IndexIdentity:
@@ -158,7 +158,7 @@ class Library:
             self.embedder_name()  # refuses a conflicting --embedder before any work
             return IndexIdentity(recorded.embedder, recorded.dim, self.window_settings().as_dict())
         embedder = self._get_embedder()
-        return IndexIdentity(embedder=embedder.id, dim=embedder.dim, windows=self.settings.windows.as_dict())
+        return IndexIdentity(embedder=embedder.id, dim=embedder.dim, windows=self.window_settings().as_dict())
 
     # -- ingest ---------------------------------------------------------------------------------------------
 

@@ -9,6 +9,7 @@ import pytest
 
 from atlas.answer.base import AnswerRequest, Passage
 from atlas.answer.citations import parse_answer
+from atlas.answer.extractive import extract
 from atlas.answer.fallback import mend
 from atlas.answer.support import SupportChecker, SupportReport
 from atlas.embedding.base import Embedder
@@ -109,3 +110,22 @@ def test_a_garbled_sentence_is_replaced_by_the_line_it_garbled(
         (GRADESCOPE[1], "extracted"),  # where the lie stood
     ]
     assert all(s.supported for s in result.sentences) and result.focus >= 0.3
+
+
+def test_the_extract_tells_the_line_after_the_best_match_but_not_an_off_topic_one(minilm: Embedder) -> None:
+    # Speakers restate a question before they answer it: the figure is in the sentence that follows the one
+    # that matches the question best, while a stray remark after a matching line is left out.
+    question = "How much would it cost to run the object detector on every frame?"
+    talk = (
+        "The naive plan is to run the object detector on every single frame of every video call.",
+        "And that means our total daily compute cost is $248,275 per day.",
+        "Now for something else entirely.",
+        "Smaller models like MobileNet run the detector on every frame for less.",
+        "My cat likes to sleep on the warm laptop all afternoon long.",
+    )
+    request = AnswerRequest(
+        question, minilm.embed_query(question), (passage(minilm, 1, "talk", talk),), (), 200
+    )
+    told = [sentence.text for _, sentence in extract(request)]
+    assert talk[1] in told
+    assert talk[4] not in told and talk[2] not in told

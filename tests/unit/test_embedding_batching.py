@@ -165,3 +165,15 @@ def test_a_library_recorded_without_the_recipe_keeps_embedding_windows(tmp_path:
             assert (
                 np.abs(record.window_vectors - embedder.embed([w.text for w in record.windows])).max() < 1e-5
             )
+
+
+def test_a_new_library_takes_the_window_recipe_of_its_embedder() -> None:
+    # all-mpnet-base-v2 is chosen for quality and its own window vectors found more; everything else pools.
+    unset = WindowSettings()
+    assert unset.for_embedder("all-mpnet-base-v2").vectors_from_sentences is False
+    assert unset.for_embedder("sentence-transformers/all-mpnet-base-v2").vectors_from_sentences is False
+    assert unset.for_embedder("all-MiniLM-L6-v2").vectors_from_sentences is True
+    assert unset.for_embedder("fake/hashing-64").vectors_from_sentences is True
+    chosen = WindowSettings(vectors_from_sentences=True)
+    assert chosen.for_embedder("all-mpnet-base-v2").vectors_from_sentences is True
+    assert RECIPE_KEY not in unset.for_embedder("all-mpnet-base-v2").as_dict()

@@ -20,6 +20,17 @@ from atlas.models import Sentence, Window
 #: windows were embedded, as in every library made before the key existed).
 RECIPE_KEY = "vectors_from_sentences"
 
+#: Embedders whose new libraries embed each window's text. all-mpnet-base-v2 is chosen for quality, and its
+#: own window vectors found more than pooled ones on the dev queries (benchmarks/README.md, issue 12: R@5
+#: 0.85 -> 0.88, paraphrases 0.72 -> 0.80) for ~4x its pooled ingest time. Every other embedder pools: for
+#: MiniLM, the default, pooled windows measured better and ingest 2.7x faster.
+EMBEDS_WINDOWS = frozenset({"all-mpnet-base-v2"})
+
+
+def pools_windows(embedder_name: str) -> bool:
+    """Whether a new library with this embedder pools its window vectors from its sentence vectors."""
+    return embedder_name.removeprefix("sentence-transformers/") not in EMBEDS_WINDOWS
+
 
 def pooled_from_sentences(
     windows: Sequence[Window], sentences: Sequence[Sentence], sentence_vectors: Matrix
