@@ -40,6 +40,7 @@ sys.path.insert(0, str(HERE.parent / "src"))
 
 from atlas.config import Settings, WindowSettings  # noqa: E402
 from atlas.embedding.base import Embedder, Kind, Matrix  # noqa: E402
+from atlas.embedding.pooling import pools_windows  # noqa: E402
 from atlas.embedding.registry import create_embedder  # noqa: E402
 from atlas.library import Library  # noqa: E402
 
@@ -160,7 +161,7 @@ def main() -> None:
     model = create_embedder("all-MiniLM-L6-v2")
     model.embed(["warm up"])
     loading = time.perf_counter() - began
-    shipped = WindowSettings().for_embedder("all-MiniLM-L6-v2")
+    shipped = WindowSettings().with_recipe(pools_windows("all-MiniLM-L6-v2"))
     embedded = replace(shipped, vectors_from_sentences=False)
     pooled = replace(shipped, vectors_from_sentences=True)
     last = "shipped" if shipped.vectors_from_sentences else "pooled windows"

@@ -37,17 +37,16 @@ class WindowSettings:
     # Window vectors pooled from the window's sentence vectors instead of embedding the window's text
     # (embedding/pooling.py): ingest runs the model over the sentences only (2.7x faster, bench_ingest.py),
     # and with pieces it measured as good or better for MiniLM (benchmarks/README.md, issue 12). None: the
-    # embedder's own choice (``for_embedder``). Recorded in the identity only when set: libraries recorded
+    # embedder's own choice (``with_recipe``). Recorded in the identity only when set: libraries recorded
     # without it keep embedding their windows (from_recorded).
     vectors_from_sentences: bool | None = None
 
-    def for_embedder(self, embedder_name: str) -> WindowSettings:
-        """These settings with the window-vector recipe chosen for ``embedder_name`` where none was set."""
+    def with_recipe(self, pooled: bool) -> WindowSettings:
+        """These settings with ``pooled`` as the window-vector recipe where none was set (the caller knows the
+        embedder's choice: ``embedding.pooling.pools_windows``)."""
         if self.vectors_from_sentences is not None:
             return self
-        from atlas.embedding.pooling import pools_windows
-
-        return replace(self, vectors_from_sentences=pools_windows(embedder_name))
+        return replace(self, vectors_from_sentences=pooled)
 
     def as_dict(self) -> dict[str, float | int]:
         return (

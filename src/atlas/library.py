@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from atlas.answer.registry import GeneratorCache
 from atlas.config import DEFAULT_EMBEDDER, AnswerSettings, Settings, WindowSettings
 from atlas.embedding.base import Embedder
+from atlas.embedding.pooling import pools_windows
 from atlas.embedding.registry import create_embedder, embedder_id_for, embedder_name_for
 from atlas.errors import DiskFullError, LibraryMismatchError, NotFoundError, SourceError
 from atlas.follows import Follow, FollowStore
@@ -147,7 +148,7 @@ class Library:
         built with, so an upgrade never mixes two kinds of windows in one library), else today's settings."""
         recorded = self.index.identity()
         if recorded is None:
-            return self.settings.windows.for_embedder(self.embedder_name())
+            return self.settings.windows.with_recipe(pools_windows(self.embedder_name()))
         return WindowSettings.from_recorded(recorded.windows)
 
     def identity(self) -> IndexIdentity:

@@ -13,7 +13,12 @@ import pytest
 
 from atlas.config import Settings, WindowSettings
 from atlas.embedding.base import Kind, Matrix
-from atlas.embedding.pooling import RECIPE_KEY, pooled_from_sentences, window_vectors
+from atlas.embedding.pooling import (
+    RECIPE_KEY,
+    pooled_from_sentences,
+    pools_windows,
+    window_vectors,
+)
 from atlas.library import Library
 from atlas.models import Sentence, Window
 from tests.fake_plugins import HashingEmbedder
@@ -167,13 +172,18 @@ def test_a_library_recorded_without_the_recipe_keeps_embedding_windows(tmp_path:
             )
 
 
-def test_a_new_library_takes_the_window_recipe_of_its_embedder() -> None:
+def test_a_new_library_takes_the_window_recipe_of_its_embedder(tmp_path: Path) -> None:
     # all-mpnet-base-v2 is chosen for quality and its own window vectors found more; everything else pools.
+    assert not pools_windows("all-mpnet-base-v2")
+    assert not pools_windows("sentence-transformers/all-mpnet-base-v2")
+    assert pools_windows("all-MiniLM-L6-v2")
+    assert pools_windows("fake/hashing-64")
     unset = WindowSettings()
-    assert unset.for_embedder("all-mpnet-base-v2").vectors_from_sentences is False
-    assert unset.for_embedder("sentence-transformers/all-mpnet-base-v2").vectors_from_sentences is False
-    assert unset.for_embedder("all-MiniLM-L6-v2").vectors_from_sentences is True
-    assert unset.for_embedder("fake/hashing-64").vectors_from_sentences is True
-    chosen = WindowSettings(vectors_from_sentences=True)
-    assert chosen.for_embedder("all-mpnet-base-v2").vectors_from_sentences is True
-    assert RECIPE_KEY not in unset.for_embedder("all-mpnet-base-v2").as_dict()
+    assert unset.with_recipe(False).vectors_from_sentences is False
+    assert RECIPE_KEY not in unset.with_recipe(False).as_dict()
+    assert WindowSettings(vectors_from_sentences=True).with_recipe(False).vectors_from_sentences is True
+    # The library resolves the recipe from the embedder's name as the user typed it, before loading any model.
+    for name, pooled in [("sentence-transformers/all-mpnet-base-v2", False), ("all-MiniLM-L6-v2", True)]:
+        with Library.open(Settings(library_dir=tmp_path / name.replace("/", "_"), embedder=name)) as lib:
+            assert lib.window_settings().vectors_from_sentences is pooled
+            assert lib._embedder is None

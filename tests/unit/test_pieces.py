@@ -88,7 +88,7 @@ def test_libraries_built_before_pieces_keep_whole_sentences() -> None:
     old_identity = {k: v for k, v in WHOLE.as_dict().items() if not k.startswith("piece_")}
     assert WindowSettings.from_recorded(old_identity).piece_seconds == 0.0
     assert WindowSettings.from_recorded(old_identity).as_dict() == old_identity
-    assert WindowSettings.from_recorded(PIECES.as_dict()) == PIECES.for_embedder("all-MiniLM-L6-v2")
+    assert WindowSettings.from_recorded(PIECES.as_dict()) == PIECES.with_recipe(pooled=True)
 
 
 def test_answers_read_the_pieces_as_whole_sentences_again() -> None:

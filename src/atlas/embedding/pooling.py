@@ -29,7 +29,10 @@ EMBEDS_WINDOWS = frozenset({"all-mpnet-base-v2"})
 
 def pools_windows(embedder_name: str) -> bool:
     """Whether a new library with this embedder pools its window vectors from its sentence vectors."""
-    return embedder_name.removeprefix("sentence-transformers/") not in EMBEDS_WINDOWS
+    from atlas.embedding.registry import embedder_id_for, embedder_name_for
+
+    recorded_id = embedder_id_for(embedder_name)  # None for a plugin: no plugin is in EMBEDS_WINDOWS
+    return recorded_id is None or embedder_name_for(recorded_id) not in EMBEDS_WINDOWS
 
 
 def pooled_from_sentences(
