@@ -29,10 +29,13 @@ class WindowSettings:
     max_sentence_words: int = 40  # unpunctuated caption streams are cut into slices this long
     max_sentence_seconds: float = 15.0
     # Long sentences are cut into pieces for pinning (chunking/pieces.py); piece_seconds 0 keeps whole
-    # sentences. Fitted on the dev half of benchmarks/queries.jsonl: 6 s / 0.6 s / 5 words took moments within
-    # 3 s from 0.53 to 0.66 at the same late share; 4 s made more pins late, 10 s gained less.
+    # sentences. Fitted on the dev half of benchmarks/queries.jsonl: 6 s / 5 words (with 0.6 s pauses, then)
+    # took moments within 3 s from 0.53 to 0.66 at the same late share; 4 s made more pins late, 10 s less.
     piece_seconds: float = 6.0  # a piece closes at the next cue once it spans this long...
-    piece_pause: float = 0.6  # ...or at a spoken pause this long between timed words (0: never)
+    # ...or at a spoken pause this long between timed words (0: never). Speech recognised by Atlas has its
+    # pauses measured in the audio (asr/pauses.py); 0.3 s then finds the breaks between a talk's lines, and on
+    # the dev queries took ASR'd talks' moments within 3 s from 0.79 to 0.85 (0.6 s: 0.79; 0.35 s: 0.76).
+    piece_pause: float = 0.3
     piece_min_words: int = 5  # never a piece shorter than this
     # Window vectors pooled from the window's sentence vectors instead of embedding the window's text
     # (embedding/pooling.py): ingest runs the model over the sentences only (2.7x faster, bench_ingest.py),

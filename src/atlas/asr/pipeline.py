@@ -25,6 +25,7 @@ from atlas.asr.base import ChunkTranscription, Transcriber
 from atlas.asr.cache import TranscriptCache
 from atlas.asr.chunks import CHUNK_SECONDS, AudioChunk, balanced_chunk_seconds, chunk_at_pauses
 from atlas.asr.models import choose_model
+from atlas.asr.pauses import find_pauses, fit_words_to_pauses
 from atlas.errors import SourceError
 from atlas.models import ProgressFn, Segment, Transcript, Word
 
@@ -180,10 +181,14 @@ class _SideBySide:
     ) -> None:
         try:
             result = started or self._transcriber.transcribe(chunk.samples, language=language)
+            # Whisper's word times hide most pauses; the chunk's audio shows them (pauses.py), so pieces can
+            # be cut where the speaker paused and a pin can land on the line that answers.
+            pauses = find_pauses(chunk.samples)
             for segment in result.segments:
                 if self._stop.is_set():
                     break
-                self._events.put((index, _shifted(segment, chunk.offset), None))
+                fitted = fit_words_to_pauses(segment, pauses)
+                self._events.put((index, _shifted(fitted, chunk.offset), None))
             self._events.put((index, None, None))
         except BaseException as exc:  # handed to the caller's thread, which raises it
             self._events.put((index, None, exc))
