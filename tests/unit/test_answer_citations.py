@@ -107,6 +107,17 @@ def test_abbreviations_lowercase_starts_and_plain_brackets_do_not_split() -> Non
     ]
 
 
+def test_a_spoken_no_ends_a_sentence_but_no_before_a_number_does_not() -> None:
+    # Small models copy a speaker's "No." from a transcript; it must not glue itself to the next claim.
+    text = "It is crazy expensive in the cloud [2]. No. So yeah, build it yourself [2]. See No. 5 below [1]."
+    assert _pairs(text) == [
+        ("It is crazy expensive in the cloud.", (2,)),
+        ("No.", ()),
+        ("So yeah, build it yourself.", (2,)),
+        ("See No. 5 below.", (1,)),
+    ]
+
+
 def test_repeated_numbers_are_kept_once_in_written_order() -> None:
     assert _pairs("Cheaper [3][1][3].") == [("Cheaper.", (3, 1))]
 

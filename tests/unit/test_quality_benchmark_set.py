@@ -5,6 +5,7 @@ No model, no audio: the benchmark's own ``--check`` over the committed files."""
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -47,3 +48,23 @@ def test_clause_split_keeps_every_word() -> None:
     parts = quality_talks.split_clauses(sentence)
     assert " ".join(parts) == sentence
     assert all(len(p.split()) <= quality_talks.MAX_LINE_WORDS for p in parts)
+
+
+def test_the_read_aloud_talk_keeps_every_word_and_every_query_finds_its_line(tmp_path: Path) -> None:
+    bench_reading = pytest.importorskip("bench_reading")
+    text = (bench_quality.DEFAULT_SAMPLES / bench_quality.SAMPLES[bench_reading.TALK_ID]).read_text()
+    lines = bench_reading.spoken_lines(text)
+    spoken = [line for line in lines if line]
+    assert " ".join(spoken).split() == text.split()  # nothing dropped, nothing reordered
+    assert max(len(line.split()) for line in spoken) <= bench_reading.MAX_LINE_WORDS
+    talk = tmp_path / "reading.txt"
+    talk.write_text("\n".join(lines) + "\n")
+    transcript = bench_quality.Transcript.load(bench_reading.READING_ID, talk, "asr-audio")
+    starts = [float(i) for i in range(len(spoken))]
+    timed = {bench_reading.READING_ID: transcript.with_spans(starts, [s + 0.5 for s in starts])}
+    rows = [json.loads(line) for line in bench_quality.QUERIES.read_text().splitlines() if line.strip()]
+    reading, talk_id = bench_reading.READING_ID, bench_reading.TALK_ID
+    pointed = [dict(r, video_id=reading) for r in rows if r["video_id"] == talk_id]
+    (tmp_path / "queries.jsonl").write_text("".join(json.dumps(r) + "\n" for r in pointed))
+    queries = bench_quality.load_queries(tmp_path / "queries.jsonl", timed)
+    assert len(queries) >= 20 and all(q.truth_start is not None for q in queries)

@@ -122,7 +122,9 @@ def _split_line(line: str, *, leading: bool = False) -> Iterator[str]:
     while i < len(tokens):
         current.append(tokens[i])
         i += 1
-        if not _ends_sentence(current[-1]) or (leading and all(map(_is_marker_token, current))):
+        if not _ends_sentence(current[-1], tokens[i] if i < len(tokens) else None) or (
+            leading and all(map(_is_marker_token, current))
+        ):
             continue
         if not leading:
             while i < len(tokens) and _is_marker_token(tokens[i]):
@@ -136,10 +138,12 @@ def _split_line(line: str, *, leading: bool = False) -> Iterator[str]:
         yield " ".join(current)
 
 
-def _ends_sentence(token: str) -> bool:
+def _ends_sentence(token: str, following: str | None = None) -> bool:
     bare, _ = strip_markers(token)
     if not bare or not _SENTENCE_END.search(bare):
         return False
+    if bare.lower() == "no.":  # "No. 5" abbreviates "number"; a speaker's "No." before a sentence is a reply
+        return following is None or not following[:1].isdigit()
     return bare.lower() not in _ABBREVIATIONS
 
 

@@ -62,9 +62,9 @@ def fit_words_to_pauses(segment: Segment, pauses: Sequence[tuple[float, float]])
         return segment
     first, last = words[0].start, words[-1].end
     assert first is not None and last is not None
-    starts = [start for start, _ in pauses]
     changed = False
-    for quiet_from, quiet_to in pauses[max(0, bisect.bisect_left(starts, first) - 1) :]:
+    for index in range(max(0, bisect.bisect_left(pauses, first, key=lambda p: p[0]) - 1), len(pauses)):
+        quiet_from, quiet_to = pauses[index]
         if quiet_from >= last:
             break
         if quiet_to <= first:
