@@ -5,7 +5,8 @@ The held-out check that issue 12 reports: the NormConf talk (samples/, plain tex
 that benchmarks/queries.jsonl wrote for the text version of the talk (same split), re-pointed at the
 recording. The text is cut into spoken lines at sentence ends (and at a comma in sentences over 25 words),
 with the pauses quality_talks.py puts between lines; each line's start in the recording is the truth.
-Prints, per split, R@5 and the moments of relevant rank-1 hits (signed error against the start of the line
+Prints, per split, R@5, the share of queries with any of the top 5 moments within 5 s of the line (the
+issue's measure), and the moments of relevant rank-1 hits (signed error against the start of the line
 that holds the answer's first word): within 3 s / 5 s, more than 5 s early, more than 1 s late.
 
     .venv/bin/python benchmarks/bench_reading.py            # synthesise and ingest once (cached), then search
@@ -21,6 +22,7 @@ import shutil
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
@@ -64,6 +66,10 @@ def reading_talk(samples: Path) -> AudioTalk:
     return AudioTalk(READING_ID, text, {"": ("en-us", 175)}, seed=5, long_pauses={})
 
 
+def _any_near(hits: list[Any], truth: float | None, within: float = 5.0) -> bool:
+    return truth is not None and any(h.moment is not None and abs(h.moment - truth) <= within for h in hits)
+
+
 def _share(n: int) -> Callable[[int], str]:
     return lambda hits: f"{hits / n:.2f}" if n else "-"
 
@@ -95,17 +101,21 @@ def main(argv: list[str] | None = None) -> int:
         if report.failed:
             raise SystemExit(f"ingest failed: {report.failed[0].message}")
         result = bq.evaluate(lib, queries, "hybrid", 10)
+        # The issue's own measure: is any of the top 5 moments within 5 s of the line?
+        near = {q.id: _any_near(lib.search(q.query, limit=5), q.truth_start) for q in queries}
     print(f"{READING_ID}: {len(queries)} queries ({len(pointed)} written for the text) over a recording of")
     print(f"{len(bq.build_audio(talk)['starts'])} spoken lines (hybrid, the library's default settings)\n")
-    print("| split | queries | R@5 | moments | within 3 s | within 5 s | early > 5 s | late > 1 s |")
-    print("|---|---|---|---|---|---|---|---|")
+    columns = "split, queries, R@5, a top-5 moment within 5 s, rank-1 moments, within 3 s, within 5 s, "
+    columns += "early > 5 s, late > 1 s"
+    print("| " + " | ".join(columns.split(", ")) + " |\n" + "|---" * len(columns.split(", ")) + "|")
     for split in ("dev", "test", "all"):
         part = result.subset(split)
         errors = part.moment_errors()
         n = len(errors)
         share = _share(n)
         print(
-            f"| {split} | {len(part.results)} | {part.recall(5):.2f} | {n} "
+            f"| {split} | {len(part.results)} | {part.recall(5):.2f} "
+            f"| {sum(near[r.query.id] for r in part.results) / len(part.results):.2f} | {n} "
             f"| {share(sum(abs(e) <= 3 for e in errors))} | {share(sum(abs(e) <= 5 for e in errors))} "
             f"| {share(sum(e < -5 for e in errors))} | {share(sum(e > 1 for e in errors))} |"
         )

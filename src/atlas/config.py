@@ -34,7 +34,7 @@ class WindowSettings:
     piece_seconds: float = 6.0  # a piece closes at the next cue once it spans this long...
     # ...or at a spoken pause this long between timed words (0: never). Speech recognised by Atlas has its
     # pauses measured in the audio (asr/pauses.py); 0.3 s then finds the breaks between a talk's lines, and on
-    # the dev queries took ASR'd talks' moments within 3 s from 0.79 to 0.85 (0.6 s: 0.79; 0.35 s: 0.76).
+    # the dev queries took ASR'd talks' moments within 5 s from 0.79 to 0.90 (0.25 s the same, 0.35 s less).
     piece_pause: float = 0.3
     piece_min_words: int = 5  # never a piece shorter than this
     # Window vectors pooled from the window's sentence vectors instead of embedding the window's text
