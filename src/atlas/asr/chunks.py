@@ -18,6 +18,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 
 from atlas.asr.base import SAMPLE_RATE, Audio
 
@@ -45,26 +46,32 @@ class AudioChunk:
         return len(self.samples) / SAMPLE_RATE
 
 
-def quietest_point(samples: Audio, *, rate: int = SAMPLE_RATE) -> int:
-    """Index of the middle of the longest, quietest stretch of ``samples`` (energy smoothed over 0.3 s)."""
+def frame_energy(samples: Audio, *, rate: int = SAMPLE_RATE) -> tuple[npt.NDArray[np.floating], int]:
+    """Mean energy of each whole FRAME_SECONDS frame of ``samples``, and the frame's length in samples."""
     frame = max(1, int(FRAME_SECONDS * rate))
     frames = len(samples) // frame
+    framed = samples[: frames * frame].reshape(frames, frame)
+    return np.einsum("ij,ij->i", framed, framed) / frame, frame  # no squared copy of the whole span
+
+
+def quiet_runs(quiet: npt.NDArray[np.bool_]) -> list[tuple[int, int]]:
+    """The runs of True in ``quiet`` as half-open (first, end) frame indexes, in order."""
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], quiet.astype(np.int8), [0]])))
+    return list(zip(edges[::2].tolist(), edges[1::2].tolist(), strict=True))
+
+
+def quietest_point(samples: Audio, *, rate: int = SAMPLE_RATE) -> int:
+    """Index of the middle of the longest, quietest stretch of ``samples`` (energy smoothed over 0.3 s)."""
+    energy, frame = frame_energy(samples, rate=rate)
+    frames = len(energy)
     if frames < 2:
         return len(samples) // 2
-    framed = samples[: frames * frame].reshape(frames, frame)
-    energy = np.einsum("ij,ij->i", framed, framed) / frame  # no squared copy of the whole span
     width = max(1, min(frames, round(SMOOTH_SECONDS / FRAME_SECONDS)))
     smoothed = np.convolve(energy, np.ones(width) / width, mode="same")
     quiet = smoothed <= smoothed.min() * 1.5 + 1e-12  # digital silence ties at zero: keep the whole run
-    best_start, best_length, run_start = 0, 0, None
-    for index, is_quiet in enumerate([*quiet.tolist(), False]):
-        if is_quiet and run_start is None:
-            run_start = index
-        elif not is_quiet and run_start is not None:
-            if index - run_start > best_length:
-                best_start, best_length = run_start, index - run_start
-            run_start = None
-    return (best_start + best_length // 2) * frame + frame // 2
+    # The first of the longest runs (the minimum itself is always quiet, so there is one).
+    best_start, best_end = max(quiet_runs(quiet), key=lambda run: run[1] - run[0])
+    return (best_start + (best_end - best_start) // 2) * frame + frame // 2
 
 
 def chunk_at_pauses(

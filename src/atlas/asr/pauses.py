@@ -21,9 +21,9 @@ from dataclasses import replace
 import numpy as np
 
 from atlas.asr.base import SAMPLE_RATE, Audio
+from atlas.asr.chunks import frame_energy, quiet_runs
 from atlas.models import Segment, Word
 
-FRAME_SECONDS = 0.02
 # A frame is silent when its energy is this far below the loud frames' (the 95th percentile: speech at full
 # voice, whatever the recording's gain). 35 dB down is well under soft speech and above most room noise.
 QUIET_DB = -35.0
@@ -34,23 +34,14 @@ MIN_PAUSE_SECONDS = 0.15
 
 def find_pauses(samples: Audio, *, rate: int = SAMPLE_RATE) -> list[tuple[float, float]]:
     """The silent stretches of ``samples`` at least MIN_PAUSE_SECONDS long, as (start, end) seconds."""
-    frame = max(1, int(FRAME_SECONDS * rate))
-    frames = len(samples) // frame
-    if frames < 2:
+    energy, frame = frame_energy(samples, rate=rate)
+    if len(energy) < 2:
         return []
-    framed = samples[: frames * frame].reshape(frames, frame).astype(np.float32, copy=False)
-    energy = np.einsum("ij,ij->i", framed, framed) / frame  # no squared copy of the whole chunk
     level = 10.0 * np.log10(energy + 1e-12)
     quiet = level < np.percentile(level, LOUD_PERCENTILE) + QUIET_DB
-    # Runs of quiet frames: where the mask turns on and off.
-    edges = np.flatnonzero(np.diff(np.concatenate([[0], quiet.astype(np.int8), [0]])))
     seconds = frame / rate
     min_frames = MIN_PAUSE_SECONDS / seconds
-    return [
-        (float(on * seconds), float(off * seconds))
-        for on, off in zip(edges[::2].tolist(), edges[1::2].tolist(), strict=True)
-        if off - on >= min_frames
-    ]
+    return [(on * seconds, off * seconds) for on, off in quiet_runs(quiet) if off - on >= min_frames]
 
 
 def fit_words_to_pauses(segment: Segment, pauses: Sequence[tuple[float, float]]) -> Segment:
