@@ -24,8 +24,10 @@ _SOURCES_HEADING = re.compile(r"^\W*(?:sources|references|citations|excerpts use
 _SENTENCE_END = re.compile(r"[.!?…][\"'”’)\]*_]*$")
 _STARTS_SENTENCE = re.compile(r"^[\"'“‘(*_]*[A-Z0-9]")
 _ABBREVIATIONS = frozenset(
-    "mr. mrs. ms. dr. prof. sr. jr. st. vs. etc. e.g. i.e. cf. approx. no. fig. u.s. u.k. a.m. p.m.".split()
+    "mr. mrs. ms. dr. prof. sr. jr. st. vs. etc. e.g. i.e. cf. approx. fig. u.s. u.k. a.m. p.m.".split()
 )
+# Abbreviations only before a number ("No. 5"); a speaker's "No." before a sentence is a reply, and ends it.
+_NUMBER_ABBREVIATIONS = frozenset({"no."})
 _SPACE_BEFORE_PUNCT = re.compile(r"\s+([.,;:!?…])")
 _EMPHASIS = re.compile(r"(\*\*|__|(?<!\w)[*_])(\S(?:.*?\S)?)\1")
 # Small models echo the excerpt header the prompt wrote (prompt.render_passage): "Talk title", 0:04:50: text
@@ -142,7 +144,7 @@ def _ends_sentence(token: str, following: str | None = None) -> bool:
     bare, _ = strip_markers(token)
     if not bare or not _SENTENCE_END.search(bare):
         return False
-    if bare.lower() == "no.":  # "No. 5" abbreviates "number"; a speaker's "No." before a sentence is a reply
+    if bare.lower() in _NUMBER_ABBREVIATIONS:
         return following is None or not following[:1].isdigit()
     return bare.lower() not in _ABBREVIATIONS
 
