@@ -36,7 +36,7 @@ import statistics
 import sys
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
@@ -473,13 +473,23 @@ def describe(hit: Hit) -> dict[str, Any]:
     }
 
 
-def evaluate(lib: Library, queries: list[Query], mode: Mode, limit: int, label: str = "") -> ModeReport:
-    """Search every query in one mode; rank of the first relevant hit, moment error of a relevant rank 1."""
+def evaluate(
+    lib: Library,
+    queries: list[Query],
+    mode: Mode,
+    limit: int,
+    label: str = "",
+    seen: Callable[[Query, list[Hit]], None] | None = None,
+) -> ModeReport:
+    """Search every query in one mode; rank of the first relevant hit, moment error of a relevant rank 1.
+    ``seen`` is shown each query's hits, for measures of a benchmark of its own (bench_reading.py)."""
     report = ModeReport(mode, label=label)
     for q in queries:
         began = time.perf_counter()
         hits = lib.search(q.query, limit=limit, mode=mode)
         seconds = time.perf_counter() - began
+        if seen is not None:
+            seen(q, hits)
         rank = next((i for i, hit in enumerate(hits, 1) if relevant(hit, q)), None)
         error = None
         if rank == 1 and q.truth_start is not None and hits[0].moment is not None:

@@ -62,9 +62,7 @@ def test_the_read_aloud_talk_keeps_every_word_and_every_query_finds_its_line(tmp
     transcript = bench_quality.Transcript.load(bench_reading.READING_ID, talk, "asr-audio")
     starts = [float(i) for i in range(len(spoken))]
     timed = {bench_reading.READING_ID: transcript.with_spans(starts, [s + 0.5 for s in starts])}
-    rows = [json.loads(line) for line in bench_quality.QUERIES.read_text().splitlines() if line.strip()]
-    reading, talk_id = bench_reading.READING_ID, bench_reading.TALK_ID
-    pointed = [dict(r, video_id=reading) for r in rows if r["video_id"] == talk_id]
+    pointed = bench_reading.pointed_queries()
     (tmp_path / "queries.jsonl").write_text("".join(json.dumps(r) + "\n" for r in pointed))
     queries = bench_quality.load_queries(tmp_path / "queries.jsonl", timed)
     assert len(queries) >= 20 and all(q.truth_start is not None for q in queries)
