@@ -4,6 +4,8 @@ tiny "model" reads the excerpts the prompt holds and answers in one of several w
     faithful          the excerpt sentence sharing most words with the question, cited
     lies              that sentence with invented figures and names added (what small models do)
     true-then-lies    the faithful sentence, then a made-up one citing the same excerpt
+    loops             the faithful sentence, then it again, and again, for LOOP_REPEATS times (greedy
+                      decoding's failure: the client must stop reading)
     unauthorized, crash, html, html-501, whole-json, dies-mid-answer    broken servers of several kinds
 """
 
@@ -23,6 +25,7 @@ WORD = re.compile(r"[a-z]+")
 # Neither the figures nor the names are in any sample transcript: the support checker must drop these.
 INVENTED_CLAUSE = ", as Napoleon Bonaparte showed in 1887 with 40 Zeppelins"
 INVENTED_SENTENCE = "It was first sold in 1887 by Napoleon Bonaparte for 40 francs"
+LOOP_REPEATS = 400
 HTML_ERROR_PAGE = """<!DOCTYPE HTML>
 <html lang="en">
     <head>
@@ -46,6 +49,7 @@ class FakeServer:
     url: str
     mode: str = "faithful"
     requests: list[dict[str, Any]] = field(default_factory=list)
+    pieces_sent: int = 0  # content pieces written to the stream, all requests together
 
 
 def _best_sentence(body: dict[str, Any]) -> tuple[str, str]:
@@ -67,6 +71,8 @@ def reply(body: dict[str, Any], mode: str = "faithful") -> str:
         return f"{sentence}{INVENTED_CLAUSE} [{number}]."
     if mode == "true-then-lies":
         return f"{sentence} [{number}]. {INVENTED_SENTENCE} [{number}]."
+    if mode == "loops":
+        return " ".join([f"{sentence} [{number}]."] * LOOP_REPEATS)
     return f"{sentence} [{number}]."
 
 
@@ -97,7 +103,11 @@ def _handler(state: FakeServer) -> type[BaseHTTPRequestHandler]:
             self.end_headers()
             self.wfile.write(b": keep-alive\n\n")
             for piece in re.findall(r"\S+\s*", reply(body, state.mode)):
-                self._event({"choices": [{"index": 0, "delta": {"content": piece}}]})
+                try:
+                    self._event({"choices": [{"index": 0, "delta": {"content": piece}}]})
+                except (BrokenPipeError, ConnectionResetError):
+                    return  # the client stopped reading
+                state.pieces_sent += 1
                 if state.mode == "dies-mid-answer":
                     self._event({"error": {"message": "model crashed"}})
                     return

@@ -164,3 +164,22 @@ def test_a_question_too_long_for_the_context_is_refused(
         with pytest.raises(UserInputError, match="question takes"):
             lib.ask(question[:900], AskOptions(generator="openai-compatible", base_url=server.url, model="m"))
     assert server.requests == []  # refused before anything was sent
+
+
+def test_a_model_that_repeats_itself_is_stopped_and_said_once(
+    timed_library: Library, server: FakeServer
+) -> None:
+    """Greedy decoding that starts repeating a sentence repeats it until the token budget runs out: the
+    library stops reading at the first repeat, and the answer says the sentence once, with nothing dropped."""
+    server.mode = "loops"  # the faithful sentence, LOOP_REPEATS times over
+    options = AskOptions(generator="openai-compatible", base_url=server.url, model="m")
+    events = list(timed_library.ask_stream(QUESTION, options))
+    streamed = "".join(e.text for e in events if isinstance(e, AnswerToken))
+    # The sentence and its repeat; the stop comes at the repeat's end, before the third starts.
+    assert streamed.count("automated grading platform") == 2
+    answer = events[-1]
+    assert isinstance(answer, AnswerDone) and answer.answer.answered
+    generated = [s for s in answer.answer.sentences if s.origin == "generated"]
+    assert len(generated) == 1 and "Gradescope" in generated[0].text
+    assert answer.answer.dropped == ()
+    assert len(server.requests) == 1

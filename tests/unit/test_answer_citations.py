@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from atlas.answer.citations import DraftSentence, cite, marker_numbers, parse_answer, render_answer
+from atlas.answer.citations import (
+    DraftSentence,
+    cite,
+    loops,
+    marker_numbers,
+    parse_answer,
+    render_answer,
+    until_repeat,
+)
 from atlas.models import AnswerSentence
 
 
@@ -142,3 +150,26 @@ def test_render_round_trips_through_the_parser() -> None:
         DraftSentence("Spot instances are cheaper.", (2, 3), False),
         DraftSentence("Smaller models help.", (1,), True),
     ]
+
+
+def test_until_repeat_keeps_what_comes_before_the_first_word_for_word_repeat() -> None:
+    drafts = parse_answer("A costs 3 dollars [1]. B is fast [2]. A costs 3 dollars! [2] C is new [3].")
+    assert [d.text for d in until_repeat(drafts)] == ["A costs 3 dollars.", "B is fast."]
+    different = parse_answer("A costs 3 dollars [1]. A costs 4 dollars [1].")
+    assert until_repeat(different) == different
+
+
+@pytest.mark.parametrize(
+    ("draft", "looping"),
+    [
+        ("Podping notifies apps [1]. Podping notifies", False),  # the repeat may still grow
+        ("Podping notifies apps [1]. Podping notifies apps", False),
+        ("Podping notifies apps [1]. Podping notifies apps [1].", True),
+        ("Podping notifies apps [1]. Podping notifies apps.", True),
+        ("Podping notifies apps [1]. Podping notifies apps [1]. It", True),
+        ("Podping notifies apps [1]. Podping notifies apps of new episodes [1].", False),
+        ("Podping notifies apps [1].", False),
+    ],
+)
+def test_loops_judges_finished_sentences_only(draft: str, looping: bool) -> None:
+    assert loops(draft) is looping

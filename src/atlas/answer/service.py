@@ -23,11 +23,12 @@ address the question). Each case gives ``answered=False`` and a sentence saying 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import replace
 
 from atlas.answer.base import AnswerRequest, Generator, Passage, Query, Vector
-from atlas.answer.citations import cite, parse_answer, render_answer
+from atlas.answer.citations import cite, loops, parse_answer, render_answer, until_repeat
 from atlas.answer.extractive import ExtractiveGenerator
 from atlas.answer.fallback import MIN_ANSWER_FOCUS, mend
 from atlas.answer.packing import evidence, gather_passages, pack, relevance
@@ -70,6 +71,8 @@ OFF_QUESTION = (
     "question."
 )
 NOT_GENERATED = "none"
+# A piece of generated text that may finish a sentence: only then can the draft have started repeating itself.
+_MAY_END_SENTENCE = re.compile(r"[.!?…\]\n]")
 
 
 def ask(
@@ -152,10 +155,14 @@ def _events(
     )
     pieces: list[str] = []
     extracted = isinstance(writer, ExtractiveGenerator)
+    stream: Iterator[str] | None = None
     try:
-        for piece in writer.stream(request):
+        stream = writer.stream(request)
+        for piece in stream:
             pieces.append(piece)
             yield AnswerToken(piece)
+            if not extracted and _MAY_END_SENTENCE.search(piece) and loops("".join(pieces)):
+                break  # the model repeats itself, and would until its token budget ran out
     except AtlasError as exc:
         if not fallback or extracted:
             raise
@@ -167,6 +174,10 @@ def _events(
         for piece in ExtractiveGenerator().stream(request):
             pieces.append(piece)
             yield AnswerToken(piece)
+    finally:
+        close = getattr(stream, "close", None)
+        if close is not None:
+            close()  # a stream left early stops generating (and a llama.cpp context is free again)
     text = "".join(pieces)
     if extracted:
         yield AnswerDone(_checked_extract(embedder, request, citations, text, label))
@@ -315,7 +326,7 @@ def _checked(
     the check and following with what the model left out (fallback.py)."""
     question = request.question
     checker = SupportChecker(embedder, question, request.question_vector, request.passages)
-    mended = mend(embedder, request, checker.check(parse_answer(text)), candidates)
+    mended = mend(embedder, request, checker.check(until_repeat(parse_answer(text))), candidates)
     citations += _citations(mended.extra)
     if not mended.sentences:
         return Answer(question, UNVERIFIED, (), citations, label, answered=False, dropped=mended.dropped)
