@@ -1,4 +1,4 @@
-"""The extractive generator: the passages' own best sentences, de-duplicated, cited, in spoken order."""
+"""The extractive generator: the passages' own best sentences, de-duplicated, cited, best first."""
 
 from __future__ import annotations
 
@@ -97,3 +97,13 @@ def test_a_speaker_asking_the_question_is_not_an_answer() -> None:
     )
     assert parse_answer(answer(passages))[0].text.startswith("Spot instances lower the cloud bill because")
     assert "?" not in answer(passages)
+
+
+def test_the_line_that_answers_best_opens_the_answer() -> None:
+    weaker = passage(1, ["Reserved instances lower the cloud bill for steady workloads that run all year."])
+    best = passage(
+        2, ["Spot instances lower the cloud bill because they are spare capacity sold cheaply."], start=300
+    )
+    drafts = parse_answer(answer((weaker, best)))
+    assert [d.citations for d in drafts] == [(2,), (1,)]  # best first, not in the order of the passages
+    assert drafts[0].text.startswith("Spot instances lower the cloud bill")

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from atlas.answer.packing import MIN_SPAN_WORDS, gather_passages, pack, spans
+from atlas.answer.packing import MAX_LEAD_IN_WORDS, MIN_SPAN_WORDS, gather_passages, pack, spans
 from atlas.answer.prompt import TEMPLATE_TOKENS_PER_MESSAGE, build_messages, render_passage
 from atlas.errors import UserInputError
 from atlas.library import Library
@@ -167,3 +167,43 @@ def test_a_question_too_long_for_the_context_is_refused(lib: Library) -> None:
         UserInputError, match=r"question takes .* tokens of the generator's 512-token context"
     ):
         pack(candidates, question=question, count_tokens=_words, context_tokens=512, answer_tokens=100)
+
+
+def _long_sentences(path: Path, words_per_sentence: int, sentences: int = 4) -> Path:
+    """Timed cues of 10 words, in sentences of ``words_per_sentence`` words that each open with a capital: a
+    sentence over 40 words is stored in slices, so windows can open inside one."""
+    words = []
+    for s in range(sentences):
+        body = [f"{TOPICS[s].split()[0].lower()}{s}w{i}" for i in range(1, words_per_sentence)]
+        words += [f"Opening{s}", *body[:-1], body[-1] + "."]
+    cues = [" ".join(words[i : i + 10]) for i in range(0, len(words), 10)]
+    path.write_text(
+        "\n".join(f"{i + 1}\n{_srt(2 * i)} --> {_srt(2 * i + 2)}\n{c}\n" for i, c in enumerate(cues))
+    )
+    return path
+
+
+@pytest.mark.parametrize("words_per_sentence", [100, 200])
+def test_a_passage_opening_mid_sentence_starts_where_the_sentence_does_when_near(
+    fake_library: Library, tmp_path: Path, words_per_sentence: int
+) -> None:
+    fake_library.ingest([str(_long_sentences(tmp_path / "long.srt", words_per_sentence))])
+    record = fake_library.get_record("long")
+    vector = np.ones(fake_library.embedder.dim, dtype=np.float32)
+    seen = set()
+    for i, window in enumerate(record.windows):
+        opening = record.sentences[window.first_sentence]
+        if not opening.text[:1].islower():
+            continue  # the window opens at a sentence: its passage does too
+        start = max(k for k in range(window.first_sentence) if record.sentences[k].text.startswith("Opening"))
+        back = sum(len(record.sentences[k].text.split()) for k in range(start, window.first_sentence))
+        hit = _hit(fake_library, "long", i)
+        (passage,) = gather_passages([hit], fake_library, vector)
+        assert passage.text.endswith(window.text.split()[-1]) and passage.hit.moment == hit.moment
+        first_word = passage.sentences[0].text.split()[0]
+        if back <= MAX_LEAD_IN_WORDS:  # read from the sentence's start
+            assert first_word == record.sentences[start].text.split()[0]
+        else:  # too far back: the passage opens as the window does
+            assert first_word == opening.text.split()[0]
+        seen.add(back <= MAX_LEAD_IN_WORDS)
+    assert seen == {True, False}  # windows opening 40 words into a sentence, and 80 or more

@@ -22,7 +22,7 @@ from atlas.answer.base import Passage, Query, Vector
 from atlas.answer.prompt import TEMPLATE_TOKENS_PER_MESSAGE, build_messages, render_passage
 from atlas.answer.retriever import SentenceStore
 from atlas.chunking.pieces import rejoin_pieces
-from atlas.chunking.sentences import time_bounds
+from atlas.chunking.sentences import SENTENCE_END, time_bounds
 from atlas.errors import NotFoundError, UserInputError
 from atlas.models import Hit, Sentence, Window
 from atlas.search.links import deep_link
@@ -42,6 +42,13 @@ EVIDENCE_SPAN_WORDS = 10
 EVIDENCE_NEIGHBOURS = 1
 EVIDENCE_SECOND = 0.9
 MAX_EVIDENCE_SENTENCES = 8
+
+# A window can open inside a sentence: a long one is stored in slices of at most ``max_sentence_words``, and a
+# window starts at a slice. A passage that opens mid-sentence ("that the 2080 TI gives you.") reads to a small
+# model as a claim of its own, which it copies; so a passage starts where its first sentence does, when that
+# is at most this many words earlier (an unpunctuated caption stream has no sentence start to go back to).
+MAX_LEAD_IN_WORDS = 60
+LEAD_IN_READ = 12  # stored pieces read back at most, to find that start
 
 TokenCounter = Callable[[str], int]
 
@@ -79,6 +86,10 @@ def gather_passages(hits: Sequence[Hit], index: SentenceStore, question_vector: 
             continue  # the video was removed by a concurrent writer since the search
         if not pieces:
             continue  # removed by a concurrent writer since the search
+        lead_in, lead_vectors = _lead_in(index, group.lead.video.video_id, group.first, pieces[0])
+        if lead_in:
+            pieces = lead_in + pieces
+            piece_vectors = np.vstack([lead_vectors, piece_vectors])
         # The store holds timed pieces of sentences (for pinning); a generator reads and quotes sentences.
         sentences, vectors = rejoin_pieces(pieces, piece_vectors)
         words = frozenset(tokenize(" ".join(s.text for s in sentences)))
@@ -89,6 +100,32 @@ def gather_passages(hits: Sequence[Hit], index: SentenceStore, question_vector: 
         passage = _passage(len(passages) + 1, group.lead, tuple(sentences), vectors, relevance)
         passages.append(passage)
     return passages
+
+
+def _lead_in(
+    index: SentenceStore, video_id: str, first: int, opening: Sentence
+) -> tuple[list[Sentence], Vector]:
+    """The stored pieces before piece ``first`` back to the start of the sentence ``opening`` continues (after
+    the last piece that ends a sentence, or another speaker's), or none: ``opening`` starts a sentence (its
+    first letter is a capital), that start is too far back, or the talk has no punctuation to find it by."""
+    letter = next((ch for ch in opening.text if ch.isalpha()), "")
+    if first == 0 or not letter.islower():
+        return [], np.zeros((0, 0), dtype=np.float32)
+    try:
+        earlier, vectors = index.sentences(video_id, max(0, first - LEAD_IN_READ), first - 1)
+    except NotFoundError:
+        return [], np.zeros((0, 0), dtype=np.float32)
+    words = 0
+    for k in range(len(earlier) - 1, -1, -1):
+        if SENTENCE_END.search(earlier[k].text) or earlier[k].speaker != opening.speaker:
+            return earlier[k + 1 :], vectors[k + 1 :]
+        words += len(earlier[k].text.split())
+        if words > MAX_LEAD_IN_WORDS:
+            break
+    else:
+        if earlier and earlier[0].index == 0:  # the sentence opens the talk
+            return earlier, vectors
+    return [], np.zeros((0, 0), dtype=np.float32)
 
 
 def spans(
