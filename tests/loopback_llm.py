@@ -49,7 +49,6 @@ class FakeServer:
     url: str
     mode: str = "faithful"
     requests: list[dict[str, Any]] = field(default_factory=list)
-    pieces_sent: int = 0  # content pieces written to the stream, all requests together
 
 
 def _best_sentence(body: dict[str, Any]) -> tuple[str, str]:
@@ -106,8 +105,7 @@ def _handler(state: FakeServer) -> type[BaseHTTPRequestHandler]:
                 try:
                     self._event({"choices": [{"index": 0, "delta": {"content": piece}}]})
                 except (BrokenPipeError, ConnectionResetError):
-                    return  # the client stopped reading
-                state.pieces_sent += 1
+                    return  # the client stopped reading (a looping answer is left early)
                 if state.mode == "dies-mid-answer":
                     self._event({"error": {"message": "model crashed"}})
                     return
