@@ -157,18 +157,20 @@ def test_until_repeat_keeps_what_comes_before_the_first_word_for_word_repeat() -
     assert [d.text for d in until_repeat(drafts)] == ["A costs 3 dollars.", "B is fast."]
     different = parse_answer("A costs 3 dollars [1]. A costs 4 dollars [1].")
     assert until_repeat(different) == different
+    remarks = parse_answer("Right. Spot instances are cheap [1]. Right. They can vanish at any time [1].")
+    assert until_repeat(remarks) == remarks  # a short remark said twice is copied speech, not a loop
 
 
 @pytest.mark.parametrize(
     ("draft", "looping"),
     [
-        ("Podping notifies apps [1]. Podping notifies", False),  # the repeat may still grow
-        ("Podping notifies apps [1]. Podping notifies apps", False),
-        ("Podping notifies apps [1]. Podping notifies apps [1].", True),
-        ("Podping notifies apps [1]. Podping notifies apps.", True),
-        ("Podping notifies apps [1]. Podping notifies apps [1]. It", True),
-        ("Podping notifies apps [1]. Podping notifies apps of new episodes [1].", False),
-        ("Podping notifies apps [1].", False),
+        ("Podping notifies podcast apps [1]. Podping notifies", False),  # the repeat may still grow
+        ("Podping notifies podcast apps [1]. Podping notifies podcast apps", False),
+        ("Podping notifies podcast apps [1]. Podping notifies podcast apps [1].", True),
+        ("Podping notifies podcast apps [1]. Podping notifies podcast apps.", True),
+        ("Podping notifies podcast apps [1]. Podping notifies podcast apps [1]. It", True),
+        ("Podping notifies podcast apps [1]. Podping notifies podcast apps of new episodes [1].", False),
+        ("Podping notifies podcast apps [1].", False),
     ],
 )
 def test_loops_judges_finished_sentences_only(draft: str, looping: bool) -> None:

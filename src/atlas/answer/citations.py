@@ -30,6 +30,7 @@ _ABBREVIATIONS = frozenset(
 _NUMBER_ABBREVIATIONS = frozenset({"no."})
 _SPACE_BEFORE_PUNCT = re.compile(r"\s+([.,;:!?…])")
 _WORD = re.compile(r"\w+")
+MIN_LOOP_WORDS = 4  # a repeated sentence shorter than this is a remark said twice, not a loop
 _EMPHASIS = re.compile(r"(\*\*|__|(?<!\w)[*_])(\S(?:.*?\S)?)\1")
 # Small models echo the excerpt header the prompt wrote (prompt.render_passage): "Talk title", 0:04:50: text
 _ECHOED_HEADER = re.compile(
@@ -114,10 +115,13 @@ def parse_answer(text: str) -> list[DraftSentence]:
 def until_repeat(drafts: Sequence[DraftSentence]) -> list[DraftSentence]:
     """The drafts before the first one that repeats an earlier one word for word. A small model under greedy
     decoding that says a sentence again has started a loop: everything from there on is the loop (on the
-    answer benchmark's dev split the bundled 0.5B said one sentence 11 times in one answer)."""
+    answer benchmark's dev split the bundled 0.5B said one sentence 11 times in one answer). A short remark
+    ("Right.", "Yes, exactly.") may come twice in a passage the model copies, so it never counts as a loop."""
     seen: set[tuple[str, ...]] = set()
     for i, draft in enumerate(drafts):
         key = tuple(_WORD.findall(draft.text.lower()))
+        if len(key) < MIN_LOOP_WORDS:
+            continue
         if key in seen:
             return list(drafts[:i])
         seen.add(key)
