@@ -28,12 +28,11 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent / "src"))
 
 import bench_quality as bq  # noqa: E402
-from quality_talks import AUDIO_CACHE, AudioTalk  # noqa: E402
+from quality_talks import AUDIO_CACHE, MAX_LINE_WORDS, AudioTalk  # noqa: E402
 
 TALK_ID = "normconf-ml-cost-talk"
 READING_ID = "normconf-reading"
 CACHE = HERE / ".cache" / "reading-library"
-MAX_LINE_WORDS = 25
 
 
 def spoken_lines(text: str) -> list[str]:

@@ -12,6 +12,7 @@ from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
 
 from atlas.models import AnswerSentence
+from atlas.search.text import tokenize
 
 # A marker is a bracket holding numbers, optionally with words like "excerpt"/"and" and separators.
 _MARKER = re.compile(r"\[([^\[\]]{1,60})\]")
@@ -29,7 +30,6 @@ _ABBREVIATIONS = frozenset(
 # Abbreviations only before a number ("No. 5"); a speaker's "No." before a sentence is a reply, and ends it.
 _NUMBER_ABBREVIATIONS = frozenset({"no."})
 _SPACE_BEFORE_PUNCT = re.compile(r"\s+([.,;:!?…])")
-_WORD = re.compile(r"\w+")
 MIN_LOOP_WORDS = 4  # a repeated sentence shorter than this is a remark said twice, not a loop
 _EMPHASIS = re.compile(r"(\*\*|__|(?<!\w)[*_])(\S(?:.*?\S)?)\1")
 # Small models echo the excerpt header the prompt wrote (prompt.render_passage): "Talk title", 0:04:50: text
@@ -119,7 +119,7 @@ def until_repeat(drafts: Sequence[DraftSentence]) -> list[DraftSentence]:
     ("Right.", "Yes, exactly.") may come twice in a passage the model copies, so it never counts as a loop."""
     seen: set[tuple[str, ...]] = set()
     for i, draft in enumerate(drafts):
-        key = tuple(_WORD.findall(draft.text.lower()))
+        key = tuple(tokenize(draft.text))
         if len(key) < MIN_LOOP_WORDS:
             continue
         if key in seen:
