@@ -31,13 +31,15 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import time
 import uuid
 from pathlib import Path
 
-from atlas.errors import LibraryCorruptError, LibraryMismatchError
+from atlas.errors import AtlasError, LibraryCorruptError, LibraryMismatchError
 from atlas.index.base import IndexIdentity
 
 DB_NAME = "atlas.db"
+BUSY_TIMEOUT_S = 30.0  # how long a connection waits for another process's write lock
 
 # The layout of the library file. Not ``IndexIdentity.schema_version``: that says how windows were built, and
 # a migration that only adds columns leaves them as they were (so old libraries keep their identity).
@@ -148,9 +150,11 @@ def connect(db_path: Path, *, read_only: bool = False) -> sqlite3.Connection:
     from atlas.index.sqlite.readonly import uri
 
     target = uri(db_path) if read_only else str(db_path)
-    conn = sqlite3.connect(target, isolation_level=None, check_same_thread=False, timeout=30.0, uri=read_only)
+    conn = sqlite3.connect(
+        target, isolation_level=None, check_same_thread=False, timeout=BUSY_TIMEOUT_S, uri=read_only
+    )
     try:
-        conn.execute("PRAGMA busy_timeout = 30000")
+        conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
         conn.execute("PRAGMA foreign_keys = ON")
         conn.execute("PRAGMA synchronous = FULL")
         conn.execute("PRAGMA cache_size = -32768")  # 32 MiB of page cache per connection
@@ -173,10 +177,9 @@ def _corrupt(db_path: Path, exc: Exception) -> LibraryCorruptError:
 def open_or_create(conn: sqlite3.Connection, db_path: Path) -> str:
     """Create the schema in an empty file or check an existing one; return the library's id."""
     try:
-        # WAL is persistent in the file; setting it again is a no-op. It fails on a non-database file.
         # query_only: a read-only connection (readonly) must not even try.
         if not conn.execute("PRAGMA query_only").fetchone()[0]:
-            conn.execute("PRAGMA journal_mode = WAL")
+            _use_wal(conn, db_path)
         tables = _tables(conn)
         if tables:
             return _check_existing(conn, db_path, tables)
@@ -210,6 +213,26 @@ def open_or_create(conn: sqlite3.Connection, db_path: Path) -> str:
     except sqlite3.DatabaseError as exc:
         raise _corrupt(db_path, exc) from exc
     return library_id
+
+
+def _use_wal(conn: sqlite3.Connection, db_path: Path) -> None:
+    """Put the database in WAL mode. WAL is persistent in the file, so this is a read of the mode except for
+    a new library. Switching a new one needs an exclusive lock, and SQLite answers "database is locked" at
+    once, without its busy timeout, when another process opening the same new library holds it (two
+    `atlas ingest` started together): retry for as long as the busy timeout would have waited."""
+    deadline = time.monotonic() + BUSY_TIMEOUT_S
+    while str(conn.execute("PRAGMA journal_mode").fetchone()[0]).lower() != "wal":
+        try:
+            conn.execute("PRAGMA journal_mode = WAL")  # fails on a file that is not a database
+        except sqlite3.OperationalError as exc:
+            if (getattr(exc, "sqlite_errorcode", 0) & 0xFF) != sqlite3.SQLITE_BUSY:
+                raise
+            if time.monotonic() > deadline:
+                raise AtlasError(
+                    f"{db_path} stayed locked by another process for {BUSY_TIMEOUT_S:.0f} s",
+                    hint="wait for the other Atlas process on this library to finish, then run it again",
+                ) from exc
+            time.sleep(0.05)
 
 
 def _tables(conn: sqlite3.Connection) -> set[str]:
