@@ -144,3 +144,26 @@ def test_evidence_reranker_prefers_a_window_holding_the_answer_in_one_remark() -
     sharp = RerankInput(2, "about it", _unit([0.55, 0.83, 0])[0], _unit([0.98, 0.2, 0], [0, 1, 0]))
     ranked = EvidenceReranker().rerank(query, [], [vague, sharp])
     assert [key for key, _ in ranked] == [2, 1]
+
+
+def test_a_filtered_walk_that_misses_nodes_of_a_small_graph_goes_exact() -> None:
+    """HNSW need not reach every node even when asked for all of them; a missed node may be the best one, so
+    the filtered over-fetch then says "go exact" (None) instead of rescoring what the walk happened to see."""
+    from atlas.index.ann import AnnIndex
+    from atlas.index.sqlite.ranges import Ranges
+    from atlas.index.sqlite.search import ann_candidates
+
+    class MissesOne(AnnIndex):  # a real graph whose walk loses key 3, as a disconnected node would be lost
+        def search(self, query: np.ndarray, count: int) -> tuple[np.ndarray, np.ndarray]:
+            keys, sims = super().search(query, count)
+            return keys[keys != 3], sims[keys != 3]
+
+    vectors = np.eye(8, dtype=np.float32)
+    query = vectors[3]
+    everything = Ranges(np.asarray([0], dtype=np.int64), np.asarray([7], dtype=np.int64))
+    whole = AnnIndex(8)
+    whole.add(np.arange(8, dtype=np.int64), vectors)
+    assert ann_candidates(whole, query, 2, everything) is not None  # a full walk: rescore what it found
+    lossy = MissesOne(8)
+    lossy.add(np.arange(8, dtype=np.int64), vectors)
+    assert ann_candidates(lossy, query, 2, everything) is None

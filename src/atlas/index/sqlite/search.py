@@ -139,7 +139,8 @@ def exact(conn: sqlite3.Connection, query: Vectors, ranges: Ranges, k: int) -> l
 def ann_candidates(ann: AnnIndex, query: Vectors, k: int, ranges: Ranges | None) -> list[int] | None:
     """HNSW candidate keys, best first; with ranges, only keys inside them (at least k, all that passed the
     over-fetch), over-fetching until k pass.
-    None when the bounded over-fetch could not find k (the caller then goes exact: correct, if slower)."""
+    None when the bounded over-fetch could not find k, or a walk over the whole graph missed nodes (the caller
+    then goes exact: correct, if slower)."""
     if ranges is None:
         keys, _ = ann.search(query, k)
         return [int(x) for x in keys]
@@ -151,13 +152,18 @@ def ann_candidates(ann: AnnIndex, query: Vectors, k: int, ranges: Ranges | None)
         count = len(ann)
     for _ in range(_MAX_ROUNDS):
         keys, _ = ann.search(query, count)
+        if count >= len(ann) and len(keys) < len(ann):
+            # Asked for everything, the walk did not reach every node (an HNSW graph need not), and a node it
+            # missed may be the best: the contract test's filtered search on near-duplicate windows lost its
+            # best window about 1 run in 150 so (22 of 400 such walks there missed a node). Go exact.
+            return None
         passed = keys[ranges.contains(keys)]
         if len(passed) >= k:
             # All of them, not the first k: the caller rescores exactly and keeps the best k, so an order the
             # approximate (float16) graph got wrong, or a near neighbour it ranked late, cannot cost a hit.
             return [int(x) for x in passed]
         if count >= len(ann):
-            break  # asked for everything: an HNSW graph need not reach every node
+            break
         count = min(len(ann), count * 4)
     return None
 
