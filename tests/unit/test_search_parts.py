@@ -63,6 +63,28 @@ def test_pin_without_vectors_uses_keywords_and_builds_a_readable_snippet() -> No
     assert short.snippet.startswith("Welcome to the talk. LeBron James")  # grown to a readable length
 
 
+def test_a_pin_on_the_second_piece_of_a_sentence_opens_where_the_sentence_starts() -> None:
+    def piece(index: int, text: str, start: float, speaker: str | None = None) -> Sentence:
+        return Sentence(index, text, start, start + 2.0, index * 10, speaker)
+
+    def pinned(pieces: list[Sentence]) -> float | None:
+        vectors = np.zeros((len(pieces), 2), dtype=np.float32)
+        vectors[:, 0] = 1.0
+        vectors[-1] = (0.0, 1.0)  # the last piece is the one that answers
+        query = np.array([0.0, 1.0], dtype=np.float32)
+        return pin_sentence(pieces, vectors, query, ["carbon"]).sentence.start
+
+    said = [piece(0, "That is expensive.", 395.0), piece(1, "There are new materials, one of which,", 402.3)]
+    answer = piece(2, "for example, might be carbon fiber.", 405.0)
+    assert pinned([*said, answer]) == 402.3  # the sentence began 2.7 s earlier: open there
+    later = piece(2, "for example, might be carbon fiber.", 407.5)
+    assert pinned([*said, later]) == 407.5  # 5.2 s earlier is another line's time: stay
+    finished = [said[0], piece(1, "There are new materials.", 402.3), answer]
+    assert pinned(finished) == 405.0  # the piece before ends a sentence: this one starts its own
+    other_voice = [said[0], piece(1, "one of which,", 402.3, "Ann"), piece(2, answer.text, 405.0, "Bob")]
+    assert pinned(other_voice) == 405.0  # another speaker's words do not lead into this one's
+
+
 def test_deep_links() -> None:
     yt = Video(
         "dQw4w9WgXcQ",

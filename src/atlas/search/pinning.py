@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from atlas.chunking.sentences import SENTENCE_END
 from atlas.models import Sentence
 from atlas.search.text import matched_terms
 
@@ -20,6 +21,12 @@ KEYWORD_WEIGHT = 0.3
 # starts. Fitted on the dev half of benchmarks/queries.jsonl (timed talks): 0.1 cut pins more than 1 s late
 # from 25 % to 17 % at the same share within 3 s.
 BACK_MARGIN = 0.1
+# Stored pieces cut long sentences at spoken pauses (and caption streams at pauses and length caps), so the
+# best piece may continue a sentence begun a moment earlier ("... one of which," / "for example, might be
+# carbon fiber."): the pin moves back to that sentence's first piece when it starts at most this much
+# earlier, so the link does not open mid-sentence. Further back it would open on other lines (8 s: within 3 s
+# 0.73 -> 0.48 on the dev half of benchmarks/queries.jsonl); see benchmarks/README.md for the measure.
+SENTENCE_LEAD_S = 3.0
 SNIPPET_MIN_WORDS = 14
 
 
@@ -56,10 +63,27 @@ def pin_sentence(
     # word would sit within the margin of a low-coverage best and drag the pin to the window's start.
     while semantic and start > 0 and scores[start - 1] >= scores[best] - BACK_MARGIN:
         start -= 1
+    start = _sentence_start(sentences, start)
     found = {term for i in range(start, best + 1) for term in matched[i]}
     return Pin(
         sentences[start], scores[best], _snippet(sentences, start), tuple(t for t in terms if t in found)
     )
+
+
+def _sentence_start(sentences: Sequence[Sentence], i: int) -> int:
+    """The first piece of the sentence piece ``i`` continues, when it starts at most SENTENCE_LEAD_S earlier
+    and the same speaker says it; else ``i``."""
+    pinned = sentences[i]
+    j = i
+    while j > 0:
+        before = sentences[j - 1]
+        words = before.text.split()
+        if not words or SENTENCE_END.search(words[-1]) or before.speaker != pinned.speaker:
+            break
+        if before.start is None or pinned.start is None or pinned.start - before.start > SENTENCE_LEAD_S:
+            break
+        j -= 1
+    return j
 
 
 def _snippet(sentences: Sequence[Sentence], i: int) -> str:
