@@ -288,11 +288,15 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     with open_library(args.samples, args.library) as lib:
         problems = check_questions(questions, lib)
-        if problems or args.check:
+        if args.check:
             talks = len({q.video_id for q in questions})
             ok = f"{len(questions)} questions over {talks} talks, every fact found in its indexed transcript"
             print("\n".join(problems) or ok)
             return 1 if problems else 0
+        if problems:
+            # Whisper may hear an audio talk differently from run to run of the synthesis (a fact's number
+            # heard as another word): such a fact cannot be recalled by any generator, and still counts.
+            print("warning, facts that no generator can recall this run:\n  " + "\n  ".join(problems))
         shipped = lib.settings
         results: dict[str, list[Result]] = {spec: [] for spec in specs}
         # Question by question, every generator in turn: the variants of one generator meet the same load, and

@@ -209,6 +209,11 @@ def content_stems(text: str) -> frozenset[str]:
     return frozenset(stem(t) for t in tokenize(text) if t not in STOPWORDS)
 
 
+def figures(text: str) -> frozenset[str]:
+    """The numbers a transcript line says, as digits or in words (``_numbers`` of a passage)."""
+    return _numbers(text, passage=True)
+
+
 def _numbers(text: str, *, passage: bool = False) -> frozenset[str]:
     """Numbers a text states, as digits. A claim states a number only with a numeral standing alone ("GPT-4"
     names a model; "one of the ways" is no figure). A passage may say it anywhere, also in words, because
