@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -9,6 +10,7 @@ from fastapi.testclient import TestClient
 
 from atlas.api.app import PAGE_POLICY
 from atlas.api.routes.system import WEB_DIR
+from atlas.api.schemas import NOT_BLANK_PATTERN
 from atlas.config import ServeSettings, Settings, is_loopback, resolve_serve_settings
 from atlas.errors import UserInputError
 from tests.api.conftest import TOKEN, MakeClient
@@ -73,6 +75,24 @@ def test_openapi_lists_every_endpoint_and_the_error_shape(client: TestClient) ->
     assert "cdn.jsdelivr" not in docs.text and "/docs-assets/swagger-ui-bundle.js" in docs.text
     script = client.get("/docs-assets/swagger-ui-bundle.js")
     assert script.status_code == 200 and "SwaggerUIBundle" in script.text
+
+
+def test_a_blank_query_or_question_is_refused_as_the_document_says(client: TestClient) -> None:
+    """The document says what the server refuses as empty: text with no character outside Python's white
+    space (the fuzzer sent q=U+0085, which str.split() counts as space and JSON Schema's \\s does not)."""
+    spec = client.get("/openapi.json").json()
+    q = next(p for p in spec["paths"]["/api/search"]["get"]["parameters"] if p["name"] == "q")
+    assert q["schema"]["pattern"] == NOT_BLANK_PATTERN
+    assert spec["components"]["schemas"]["AskIn"]["properties"]["question"]["pattern"] == NOT_BLANK_PATTERN
+    disagree = [
+        hex(c) for c in range(0x110000) if (re.search(NOT_BLANK_PATTERN, chr(c)) is None) != chr(c).isspace()
+    ]
+    assert disagree == []  # the pattern's blanks are exactly str.split()'s, every code point
+    for blank in ("\x85", " \u3000\t"):
+        response = client.get("/api/search", params={"q": blank})
+        assert response.status_code == 400 and "empty" in response.json()["error"]["message"]
+        assert client.post("/api/ask", json={"question": blank}).status_code == 400
+    assert client.get("/api/search", params={"q": "\ufeff"}).status_code == 200  # not space to either
 
 
 def test_health(make_client: MakeClient, settings: Settings) -> None:

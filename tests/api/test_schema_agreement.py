@@ -18,6 +18,7 @@ from pydantic import BaseModel
 
 import atlas
 from atlas.api.jobs import summarize
+from atlas.api.openapi_rules import runnable_generators
 from atlas.api.routes.chapters import ChaptersOut
 from atlas.api.schemas import (
     AnswerOut,
@@ -29,7 +30,7 @@ from atlas.api.schemas import (
     VideoDetailOut,
     VideoOut,
 )
-from atlas.config import Settings
+from atlas.config import AnswerSettings, Settings
 from atlas.errors import UserInputError
 from atlas.ingest_report import STATUSES, ItemOutcome
 from atlas.models import AskOptions, Video, VideoKind
@@ -101,12 +102,18 @@ def test_the_document_lists_the_models_and_generators_this_server_accepts(make_c
     asr = spec["IngestOptionsIn"]["properties"]["asr_model"]["anyOf"]
     assert asr == [{"type": "string", "enum": ["tiny.en", "base", "small.en"]}, {"type": "null"}]
     generators = spec["AskIn"]["properties"]["generator"]["anyOf"][0]["enum"]
-    assert {"extractive", "llama-cpp", "openai-compatible"} <= set(generators)
+    # openai-compatible is installed but this server has no endpoint for it, and a client cannot give one
+    assert {"extractive", "llama-cpp"} <= set(generators) and "openai-compatible" not in generators
+    with_endpoint = AnswerSettings(base_url="http://127.0.0.1:11434/v1", model="llama3.1")
+    assert "openai-compatible" in runnable_generators(with_endpoint)
+    assert "openai-compatible" not in runnable_generators(AnswerSettings(base_url="http://127.0.0.1:1/v1"))
     assert spec["IngestIn"]["then"] == {"properties": {"targets": {"maxItems": 1}}}
     assert spec["IngestIn"]["properties"]["targets"]["items"]["pattern"].startswith("^")
     headers = {"Authorization": f"Bearer {TOKEN}"}
     refused = client.post("/api/ask", json={"question": "cost?", "generator": ""}, headers=headers)
     assert refused.status_code == 400  # "" is not a generator: the document's enum says so too
+    unconfigured = {"question": "cost?", "generator": "openai-compatible"}
+    assert client.post("/api/ask", json=unconfigured, headers=headers).status_code == 400
     body = {"targets": ["/x"], "options": {"asr_model": "tiny"}}
     assert client.post("/api/ingest", json=body, headers=headers).status_code == 400
 

@@ -86,7 +86,7 @@ def create_app(settings: Settings, serve_settings: ServeSettings | None = None) 
     )
     app.state.atlas = context
     install_error_handlers(app)
-    document_serve_rules(app, serve)
+    document_serve_rules(app, serve, settings.answer)
     # chapters before videos: /api/videos/{id:path} would otherwise take /api/videos/{id}/chapters as an id
     for module in (search, chapters, videos, media, ingest, ask, system):
         app.include_router(module.router)

@@ -50,6 +50,10 @@ IsoDate = Annotated[date, BeforeValidator(_iso_date)]
 # document so that clients and fuzzers know; the checks, not pydantic, enforce them, with their own messages.
 VIDEO_ID_DOCUMENTED = f"^{VIDEO_ID_PATTERN}$"
 TARGET_PATTERN = r"^\s*(?:[Hh][Tt][Tt][Pp][Ss]?://|/)[^\x00]*$"
+# Some character that is not white space as Python's str.split() sees it: a query or question of only white
+# space is refused as empty (400). Written out, because JSON Schema's (ECMA's) \s is another set (it lacks
+# U+001C-U+001F and U+0085, and has U+FEFF).
+NOT_BLANK_PATTERN = r"[^\t\n\x0b\x0c\r\x1c-\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
 
 
 class _In(BaseModel):
@@ -245,7 +249,9 @@ class JobSummaryOut(_JobFields):
 
 
 class AskIn(_In):
-    question: str = Field(min_length=1, max_length=MAX_QUERY_CHARS)
+    question: str = Field(
+        min_length=1, max_length=MAX_QUERY_CHARS, json_schema_extra={"pattern": NOT_BLANK_PATTERN}
+    )
     generator: str | None = Field(None, min_length=1, max_length=200, description="default: the server's")
     # Only the bundled models by name (atlas.answer.llama_cpp.NAMED_MODELS): a client never names a file.
     model: Literal["qwen-0.5b", "qwen-1.5b"] | None = Field(

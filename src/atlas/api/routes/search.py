@@ -11,7 +11,7 @@ from fastapi import APIRouter, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from atlas.api.context import ApiContext, get_context
-from atlas.api.schemas import ErrorOut, IsoDate, SearchOut
+from atlas.api.schemas import NOT_BLANK_PATTERN, ErrorOut, IsoDate, SearchOut
 from atlas.errors import UserInputError
 from atlas.limits import MAX_QUERY_CHARS, MAX_SEARCH_LIMIT
 from atlas.models import SearchFilters
@@ -24,7 +24,15 @@ router = APIRouter(prefix="/api", tags=["search"])
 @router.get("/search", response_model=SearchOut, responses={400: {"model": ErrorOut}})
 async def search(
     request: Request,
-    q: Annotated[str, Query(min_length=1, max_length=MAX_QUERY_CHARS, description="what to find")],
+    q: Annotated[
+        str,
+        Query(
+            min_length=1,
+            max_length=MAX_QUERY_CHARS,
+            description="what to find",
+            json_schema_extra={"pattern": NOT_BLANK_PATTERN},
+        ),
+    ],
     limit: Annotated[int, Query(ge=1, le=MAX_SEARCH_LIMIT)] = 10,
     mode: Mode = "hybrid",
     video: Annotated[list[str] | None, Query(max_length=100, description="only these video ids")] = None,
