@@ -210,8 +210,9 @@ def content_stems(text: str) -> frozenset[str]:
 
 
 def figures(text: str) -> frozenset[str]:
-    """The numbers a transcript line says, as digits or in words (``_numbers`` of a passage)."""
-    return _numbers(text, passage=True)
+    """The numerals standing alone in a text ("71 %", "2080"), as a claim states them: number words are left
+    out, since "one of the best ways" states no figure."""
+    return _numbers(text)
 
 
 def _numbers(text: str, *, passage: bool = False) -> frozenset[str]:

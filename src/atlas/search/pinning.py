@@ -78,6 +78,8 @@ def _sentence_start(sentences: Sequence[Sentence], i: int) -> int:
     while j > 0:
         before = sentences[j - 1]
         words = before.text.split()
+        if before.index != sentences[j].index - 1:  # not the piece said just before (a speaker's lines)
+            break
         if not words or SENTENCE_END.search(words[-1]) or before.speaker != pinned.speaker:
             break
         if before.start is None or pinned.start is None or pinned.start - before.start > SENTENCE_LEAD_S:

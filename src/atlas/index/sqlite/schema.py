@@ -220,10 +220,14 @@ def _use_wal(conn: sqlite3.Connection, db_path: Path) -> None:
     a new library. Switching a new one needs an exclusive lock, and SQLite answers "database is locked" at
     once, without its busy timeout, when another process opening the same new library holds it (two
     `atlas ingest` started together): retry for as long as the busy timeout would have waited."""
+    if str(conn.execute("PRAGMA journal_mode").fetchone()[0]).lower() == "wal":
+        return
     deadline = time.monotonic() + BUSY_TIMEOUT_S
-    while str(conn.execute("PRAGMA journal_mode").fetchone()[0]).lower() != "wal":
+    while True:
         try:
-            conn.execute("PRAGMA journal_mode = WAL")  # fails on a file that is not a database
+            # Fails on a file that is not a database; where WAL cannot be used, SQLite keeps the old mode.
+            conn.execute("PRAGMA journal_mode = WAL")
+            return
         except sqlite3.OperationalError as exc:
             if (getattr(exc, "sqlite_errorcode", 0) & 0xFF) != sqlite3.SQLITE_BUSY:
                 raise
