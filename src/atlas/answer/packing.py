@@ -21,8 +21,8 @@ import numpy as np
 from atlas.answer.base import Passage, Query, Vector
 from atlas.answer.prompt import TEMPLATE_TOKENS_PER_MESSAGE, build_messages, render_passage
 from atlas.answer.retriever import SentenceStore
-from atlas.chunking.pieces import rejoin_pieces
-from atlas.chunking.sentences import SENTENCE_END, time_bounds
+from atlas.chunking.pieces import continues, rejoin_pieces
+from atlas.chunking.sentences import time_bounds
 from atlas.errors import NotFoundError, UserInputError
 from atlas.models import Hit, Sentence, Window
 from atlas.search.links import deep_link
@@ -117,7 +117,7 @@ def _lead_in(
         return [], np.zeros((0, 0), dtype=np.float32)
     words = 0
     for k in range(len(earlier) - 1, -1, -1):
-        if SENTENCE_END.search(earlier[k].text) or earlier[k].speaker != opening.speaker:
+        if not continues(earlier[k], earlier[k + 1] if k + 1 < len(earlier) else opening):
             return earlier[k + 1 :], vectors[k + 1 :]
         words += len(earlier[k].text.split())
         if words > MAX_LEAD_IN_WORDS:

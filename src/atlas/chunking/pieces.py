@@ -115,9 +115,20 @@ def rejoin_pieces(
     return joined, (np.stack(rows) if rows else np.zeros((0, dim), dtype=np.float32))
 
 
+def continues(before: Sentence, piece: Sentence) -> bool:
+    """Whether stored ``piece`` goes on with the sentence that ``before`` leaves unfinished: ``before`` is the
+    piece said just before it, by the same speaker, and ends no sentence. Rejoining pieces, reading a passage
+    back to its sentence's start (answer/packing.py) and pinning to it (search/pinning.py) all ask this."""
+    return (
+        not SENTENCE_END.search(before.text)
+        and piece.speaker == before.speaker
+        and piece.index == before.index + 1
+    )
+
+
 def _runs_on(pieces: Sequence[Sentence], group: list[int], piece: Sentence, caps: WindowSettings) -> bool:
     last, first = pieces[group[-1]], pieces[group[0]]
-    if SENTENCE_END.search(last.text) or piece.speaker != last.speaker or piece.index != last.index + 1:
+    if not continues(last, piece):
         return False
     words = sum(len(pieces[i].text.split()) for i in group) + len(piece.text.split())
     if words > caps.max_sentence_words:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from atlas.chunking.sentences import SENTENCE_END
+from atlas.chunking.pieces import continues
 from atlas.models import Sentence
 from atlas.search.text import matched_terms
 
@@ -75,13 +75,10 @@ def _sentence_start(sentences: Sequence[Sentence], i: int) -> int:
     and the same speaker says it; else ``i``."""
     pinned = sentences[i]
     j = i
-    while j > 0:
+    # A window filtered to one speaker's lines holds pieces that were not said one after the other: continues
+    # checks that too.
+    while j > 0 and continues(sentences[j - 1], sentences[j]):
         before = sentences[j - 1]
-        words = before.text.split()
-        if before.index != sentences[j].index - 1:  # not the piece said just before (a speaker's lines)
-            break
-        if not words or SENTENCE_END.search(words[-1]) or before.speaker != pinned.speaker:
-            break
         if before.start is None or pinned.start is None or pinned.start - before.start > SENTENCE_LEAD_S:
             break
         j -= 1
