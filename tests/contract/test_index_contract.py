@@ -298,6 +298,23 @@ def test_keyword_search_ranks_with_bm25(index: Index) -> None:
     assert index.keyword_search(["falcon"], 0, NO_FILTER) == []
 
 
+def test_keyword_search_finds_words_written_apart_or_together(index: Index) -> None:
+    # Speech recognition writes a name the user types as one word in two ("Audio Boom"), or the other way.
+    index.put_video(record("news", ("shares of Audio Boom fell", "the podping feed told apps", "re quest")))
+    index.put_video(record("other", ("an audio engineer hears a boom", "a pod of whales", "a ping pong")))
+
+    def found(terms: list[str]) -> list[str]:
+        hits = index.keyword_search(terms, 10, NO_FILTER)
+        return [w.window.text for w in index.windows([h.key for h in hits])]
+
+    assert found(["audioboom", "shares"])[0] == "shares of Audio Boom fell"
+    assert found(["audioboom"]) == ["shares of Audio Boom fell"]  # the two words, one after the other
+    assert "the podping feed told apps" in found(["pod", "ping"])
+    # A word some window holds is searched as typed: "request" is not cut into the "re quest" that one holds.
+    index.put_video(record("mail", ("a request came in",)))
+    assert found(["request"]) == ["a request came in"]
+
+
 @pytest.mark.parametrize(
     "term",
     ['"', '""', "*", "falcon*", "NEAR(", "NEAR(falcon rockets)", "-", "-falcon", ":", "text:falcon",

@@ -39,6 +39,17 @@ def test_matched_terms_use_light_stemming() -> None:
     assert matched_terms(["prices", "gpu"], "The price of a GPU went up") == ["prices", "gpu"]
 
 
+def test_matched_terms_count_words_written_apart_or_together() -> None:
+    # Speech recognition splits names and compounds ("Audio Boom") or joins what the user splits.
+    assert matched_terms(["audioboom", "shares"], "Shares of Audio Boom fell") == ["audioboom", "shares"]
+    assert matched_terms(["cowpat"], "it looks like a cow pat") == ["cowpat"]
+    assert matched_terms(["pod", "ping", "feeds"], "Podping tells apps of feeds") == ["pod", "ping", "feeds"]
+    # Neither half alone, nor the two words apart in another order, nor two query words side by side.
+    assert matched_terms(["audioboom"], "an audio engineer heard a boom") == []
+    assert matched_terms(["pod", "ping"], "a ping from the pod") == ["pod", "ping"]  # each said on its own
+    assert matched_terms(["boring", "commercials"], "boring ads") == ["boring"]
+
+
 def _sentences() -> list[Sentence]:
     return [
         Sentence(0, "Welcome to the talk.", 10.0, 12.0, 0),

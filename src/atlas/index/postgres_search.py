@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 
 from atlas.index.base import Candidate, Vectors
+from atlas.index.compounds import respellings
 from atlas.index.postgres_schema import TS_CONFIG, Conn
 from atlas.index.sqlite import search as sqlite_search
 from atlas.index.sqlite.rows import check_date
@@ -135,7 +136,14 @@ def keyword(
     conn: Conn, schema: str, terms: Sequence[str], k: int, where: str, params: list[Any]
 ) -> list[Candidate]:
     """BM25 over window text, best first, ties by key. Call inside one read snapshot."""
+
+    def windows_with(asked: Sequence[str]) -> dict[str, int]:
+        return {t.text: t.windows for t in query_terms(conn, schema, asked)}
+
     chosen = query_terms(conn, schema, terms)
+    extra = respellings(terms, {t.text: t.windows for t in chosen}, windows_with)
+    if extra:
+        chosen += query_terms(conn, schema, extra)
     if not chosen:
         return []
     total, tokens = conn.execute("SELECT windows, tokens FROM stats").fetchone()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import threading
 from functools import lru_cache
+from itertools import pairwise
 from typing import Any
 
 import snowballstemmer
@@ -67,5 +68,14 @@ def matched_terms(terms: list[str], text: str) -> list[str]:
     """
     term_stems = {t: stem(t) for t in terms}
     prefixes = {s[:3] for s in term_stems.values()}
-    stems = {stem(tok) for tok in tokenize(text) if tok[:3] in prefixes}
-    return [t for t, s in term_stems.items() if s in stems]
+    tokens = tokenize(text)
+    stems = {stem(tok) for tok in tokens if tok[:3] in prefixes}
+    # A word the transcript writes apart ("Audio Boom" for the query's "audioboom"; index/compounds.py has
+    # the keyword index find it) counts as said.
+    apart = {stem(a + b) for a, b in pairwise(tokens) if a[:3] in prefixes}
+    matched = {t for t, s in term_stems.items() if s in stems or s in apart}
+    # Two query words the transcript writes as one ("podping" for "pod ping") count as said, both.
+    for a, b in pairwise(terms):
+        if stem(a + b) in stems:
+            matched.update((a, b))
+    return [t for t in terms if t in matched]

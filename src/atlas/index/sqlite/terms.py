@@ -27,6 +27,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Sequence
 
+from atlas.index.compounds import respellings
 from atlas.index.sqlite.ranges import total_windows
 from atlas.index.sqlite.rows import fts_query
 
@@ -39,14 +40,19 @@ _WINDOWS_VOCAB = "temp.atlas_windows_vocab"
 
 
 def keyword_match(conn: sqlite3.Connection, terms: Sequence[str]) -> str | None:
-    """The FTS5 MATCH expression for ``terms``: all of them OR-ed, restricted to windows that hold a rare
-    term when the query has both rare and common ones. None when no term is left."""
-    match = fts_query(terms)
-    if match is None or len(terms) < 2 or total_windows(conn) <= COMMON_TERM_WINDOWS:
-        return match
+    """The FTS5 MATCH expression for ``terms`` and their other spellings (``compounds``): all of them OR-ed,
+    restricted to windows that hold a rare term when the query has both rare and common ones. None when no
+    term is left."""
     try:
         counts = window_counts(conn, terms)
-    except sqlite3.OperationalError:  # an SQLite built without fts5vocab: plain OR, slower but correct
+    except sqlite3.OperationalError:  # an SQLite built without fts5vocab: the terms as typed, plain OR
+        return fts_query(terms)
+    extra = respellings(terms, counts, lambda asked: window_counts(conn, asked))
+    if extra:
+        terms = [*terms, *extra]
+        counts = {**counts, **window_counts(conn, extra)}
+    match = fts_query(terms)
+    if match is None or len(terms) < 2 or total_windows(conn) <= COMMON_TERM_WINDOWS:
         return match
     present = [term for term in terms if counts[term] > 0]
     rare = [term for term in present if counts[term] <= COMMON_TERM_WINDOWS]
