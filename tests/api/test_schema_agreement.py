@@ -17,8 +17,8 @@ from fastapi.testclient import TestClient
 from pydantic import BaseModel
 
 import atlas
+from atlas.answer.registry import runnable_generator_names
 from atlas.api.jobs import summarize
-from atlas.api.openapi_rules import runnable_generators
 from atlas.api.routes.chapters import ChaptersOut
 from atlas.api.schemas import (
     AnswerOut,
@@ -105,8 +105,10 @@ def test_the_document_lists_the_models_and_generators_this_server_accepts(make_c
     # openai-compatible is installed but this server has no endpoint for it, and a client cannot give one
     assert {"extractive", "llama-cpp"} <= set(generators) and "openai-compatible" not in generators
     with_endpoint = AnswerSettings(base_url="http://127.0.0.1:11434/v1", model="llama3.1")
-    assert "openai-compatible" in runnable_generators(with_endpoint)
-    assert "openai-compatible" not in runnable_generators(AnswerSettings(base_url="http://127.0.0.1:1/v1"))
+    assert "openai-compatible" in runnable_generator_names(with_endpoint)
+    assert "openai-compatible" not in runnable_generator_names(
+        AnswerSettings(base_url="http://127.0.0.1:1/v1")
+    )
     assert spec["IngestIn"]["then"] == {"properties": {"targets": {"maxItems": 1}}}
     assert spec["IngestIn"]["properties"]["targets"]["items"]["pattern"].startswith("^")
     headers = {"Authorization": f"Bearer {TOKEN}"}

@@ -48,6 +48,12 @@ def test_matched_terms_count_words_written_apart_or_together() -> None:
     assert matched_terms(["audioboom"], "an audio engineer heard a boom") == []
     assert matched_terms(["pod", "ping"], "a ping from the pod") == ["pod", "ping"]  # each said on its own
     assert matched_terms(["boring", "commercials"], "boring ads") == ["boring"]
+    # A hyphenated word meets its halves written apart or together, as FTS5's phrase match does.
+    assert matched_terms(["decoder-only", "top-k"], "a decoder only model routes to the top K") == [
+        "decoder-only",
+        "top-k",
+    ]
+    assert matched_terms(["topk", "decoder"], "top-k experts of a decoder-only model") == ["topk", "decoder"]
 
 
 def _sentences() -> list[Sentence]:

@@ -177,18 +177,28 @@ def _hint_for_status(status: int) -> str:
     return _FIX
 
 
-def create(settings: AnswerSettings) -> OpenAICompatibleGenerator:
-    """The generator for ``--generator openai-compatible``: needs ``--base-url`` and ``--model``."""
+def settings_problem(settings: AnswerSettings) -> UserInputError | None:
+    """Why these settings cannot run this generator (it needs ``--base-url`` and ``--model``), or None. The
+    API's document and its ask route ask this too (answer/registry.runnable_generator_names)."""
     if not settings.base_url:
-        raise UserInputError(
+        return UserInputError(
             "the openai-compatible generator needs an endpoint",
             hint="pass e.g. --base-url http://127.0.0.1:11434/v1 (or set ATLAS_GENERATOR_BASE_URL)",
         )
     if not settings.model:
-        raise UserInputError(
+        return UserInputError(
             "the openai-compatible generator needs a model name",
             hint="pass --model, e.g. --model llama3.1 (or set ATLAS_GENERATOR_MODEL)",
         )
+    return None
+
+
+def create(settings: AnswerSettings) -> OpenAICompatibleGenerator:
+    """The generator for ``--generator openai-compatible``."""
+    problem = settings_problem(settings)
+    if problem is not None:
+        raise problem
+    assert settings.base_url and settings.model  # what settings_problem checked
     return OpenAICompatibleGenerator(
         settings.base_url,
         settings.model,

@@ -17,6 +17,7 @@ from collections.abc import Callable
 
 from atlas.answer.base import Generator
 from atlas.config import AnswerSettings
+from atlas.errors import AtlasError
 from atlas.plugins import Registry
 
 Factory = Callable[[AnswerSettings], Generator]
@@ -40,6 +41,12 @@ def _openai_compatible(settings: AnswerSettings) -> Generator:
     return create(settings)
 
 
+def _openai_compatible_problem(settings: AnswerSettings) -> AtlasError | None:
+    from atlas.answer.openai_compatible import settings_problem
+
+    return settings_problem(settings)
+
+
 def _extractive(settings: AnswerSettings) -> Generator:
     from atlas.answer.extractive import ExtractiveGenerator
 
@@ -53,8 +60,19 @@ BUILTINS: dict[str, Factory] = {
 }
 
 
+# What a built-in needs from the settings besides being installed. A plugin's needs show when it is created.
+NEEDS: dict[str, Callable[[AnswerSettings], AtlasError | None]] = {
+    OPENAI_COMPATIBLE: _openai_compatible_problem
+}
+
+
 def generator_names() -> list[str]:
     return generators.registry.names()
+
+
+def runnable_generator_names(settings: AnswerSettings) -> list[str]:
+    """The installed generators these settings can run (a server's document and its ask route offer these)."""
+    return [name for name in generator_names() if name not in NEEDS or NEEDS[name](settings) is None]
 
 
 def default_generator_name(settings: AnswerSettings) -> str:

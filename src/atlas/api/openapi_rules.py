@@ -14,7 +14,7 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from atlas.answer.registry import OPENAI_COMPATIBLE, generator_names
+from atlas.answer.registry import runnable_generator_names
 from atlas.asr.models import BUNDLED_MODELS
 from atlas.config import AnswerSettings, ServeSettings
 
@@ -29,16 +29,10 @@ def document_serve_rules(app: FastAPI, serve: ServeSettings, answer: AnswerSetti
             offered = list(dict.fromkeys((*BUNDLED_MODELS, *serve.allowed_asr_models)))
             models = schema["components"]["schemas"]
             _one_of(models["IngestOptionsIn"]["properties"]["asr_model"], offered)
-            _one_of(models["AskIn"]["properties"]["generator"], runnable_generators(answer))
+            _one_of(models["AskIn"]["properties"]["generator"], runnable_generator_names(answer))
         return app.openapi_schema or {}
 
     app.openapi = openapi  # type: ignore[method-assign]
-
-
-def runnable_generators(answer: AnswerSettings) -> list[str]:
-    """The installed generators a request may name on a server with these answer settings."""
-    endpoint = bool(answer.base_url and answer.model)
-    return [name for name in generator_names() if name != OPENAI_COMPATIBLE or endpoint]
 
 
 def _one_of(option: dict[str, Any], names: list[str]) -> None:

@@ -59,6 +59,11 @@ def stem(word: str) -> str:
     return str(_stemmer().stemWord(word))
 
 
+def _joined(word: str) -> str:
+    """A hyphenated word's stem as one word: "decoder-only", "decoder only" and "decoderonly" meet here."""
+    return stem(word.replace("-", ""))
+
+
 def matched_terms(terms: list[str], text: str) -> list[str]:
     """Which query terms (by stem) occur in a text.
 
@@ -66,16 +71,18 @@ def matched_terms(terms: list[str], text: str) -> list[str]:
     begin like a query stem (a suffix stripper leaves the first letters alone); stemming every word of 40
     windows cost more than the whole index lookup at a million windows.
     """
-    term_stems = {t: stem(t) for t in terms}
-    prefixes = {s[:3] for s in term_stems.values()}
+    keys = {t: {stem(t), _joined(t)} for t in terms}
+    prefixes = {key[:3] for both in keys.values() for key in both}
     tokens = tokenize(text)
-    stems = {stem(tok) for tok in tokens if tok[:3] in prefixes}
-    # A word the transcript writes apart ("Audio Boom" for the query's "audioboom"; index/compounds.py has
-    # the keyword index find it) counts as said.
+    said = {stem(tok) for tok in tokens if tok[:3] in prefixes}
+    for tok in (tok for tok in tokens if "-" in tok):  # as FTS5 reads it: each part, and the whole as one
+        said.update(stem(part) for part in (*tok.split("-"), tok.replace("-", "")) if part[:3] in prefixes)
+    # A word the transcript writes apart ("Audio Boom" for the query's "audioboom", "decoder only" for
+    # "decoder-only"; index/compounds.py has the keyword index find the first, FTS5 the second) is said.
     apart = {stem(a + b) for a, b in pairwise(tokens) if a[:3] in prefixes}
-    matched = {t for t, s in term_stems.items() if s in stems or s in apart}
+    matched = {t for t, both in keys.items() if both & said or both & apart}
     # Two query words the transcript writes as one ("podping" for "pod ping") count as said, both.
     for a, b in pairwise(terms):
-        if stem(a + b) in stems:
+        if stem(a + b) in said:
             matched.update((a, b))
     return [t for t in terms if t in matched]

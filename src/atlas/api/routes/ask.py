@@ -25,10 +25,9 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 from starlette.types import Receive, Scope, Send
 
-from atlas.answer.registry import generator_names
+from atlas.answer.registry import generator_names, runnable_generator_names
 from atlas.api.context import Context
 from atlas.api.errors import BusyError, atlas_error_body, error_body
-from atlas.api.openapi_rules import runnable_generators
 from atlas.api.schemas import AnswerOut, AskIn, ErrorOut
 from atlas.errors import AtlasError, UserInputError
 from atlas.models import AnswerDone, AnswerEvent, AnswerToken, AskOptions, MomentsFound, SearchFilters
@@ -49,7 +48,7 @@ _ERRORS: dict[int | str, dict[str, Any]] = {code: {"model": ErrorOut} for code i
 )
 def ask(context: Context, body: AskIn, request: Request) -> Any:
     """Answer ``question`` from the library's moments, each sentence citing ``[n]`` moments."""
-    runnable = runnable_generators(context.library.settings.answer)
+    runnable = runnable_generator_names(context.library.settings.answer)
     if body.generator is not None and body.generator not in runnable:
         # Checked here, not when the answer is generated: a library with nothing relevant never builds one.
         problem = "unknown generator" if body.generator not in generator_names() else "no endpoint here for"

@@ -150,11 +150,11 @@ def connect(db_path: Path, *, read_only: bool = False) -> sqlite3.Connection:
     from atlas.index.sqlite.readonly import uri
 
     target = uri(db_path) if read_only else str(db_path)
+    # ``timeout`` is SQLite's busy timeout: how long a statement waits for another process's lock.
     conn = sqlite3.connect(
         target, isolation_level=None, check_same_thread=False, timeout=BUSY_TIMEOUT_S, uri=read_only
     )
     try:
-        conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
         conn.execute("PRAGMA foreign_keys = ON")
         conn.execute("PRAGMA synchronous = FULL")
         conn.execute("PRAGMA cache_size = -32768")  # 32 MiB of page cache per connection
