@@ -20,7 +20,7 @@ from atlas.index.base import VideoRecord
 from atlas.ingest_report import STATUSES, ItemOutcome, Status
 from atlas.models import Hit, Video
 from atlas.search.links import is_link
-from atlas.search.text import stem, tokenize
+from atlas.search.text import matching_words
 from atlas.youtube_urls import is_youtube_id, youtube_id_from_url
 
 # What the page's player can play, by suffix (the transcript source pairs media files by these suffixes).
@@ -103,12 +103,9 @@ def record_json(record: VideoRecord) -> dict[str, Any]:
 
 
 def highlight_words(hit: Hit) -> list[str]:
-    """The snippet's words (lower-cased) that matched a query term by stem, as the engine matched them:
-    "graded" for the term "grading". The page marks them; it has no stemmer of its own."""
-    stems = {stem(term) for term in hit.matched_terms}
-    prefixes = {s[:3] for s in stems}  # stemming keeps the first letters: stem only words that could match
-    words = (word for word in tokenize(hit.snippet) if word[:3] in prefixes and stem(word) in stems)
-    return list(dict.fromkeys(words))
+    """The snippet's words (lower-cased) that matched a query term, as the engine matched them: "graded" for
+    "grading", "audio" and "boom" for "audioboom". The page marks them; it has no stemmer of its own."""
+    return matching_words(list(hit.matched_terms), hit.snippet)
 
 
 def outcome_json(outcome: ItemOutcome) -> dict[str, Any]:

@@ -11,7 +11,7 @@ from atlas.search.fusion import reciprocal_rank_fusion
 from atlas.search.links import deep_link, format_moment
 from atlas.search.pinning import pin_sentence
 from atlas.search.rerank import EvidenceReranker, RerankInput
-from atlas.search.text import keyword_terms, matched_terms
+from atlas.search.text import keyword_terms, matched_terms, matching_words
 
 
 def test_rrf_rewards_agreement_between_rankers() -> None:
@@ -54,6 +54,18 @@ def test_matched_terms_count_words_written_apart_or_together() -> None:
         "top-k",
     ]
     assert matched_terms(["topk", "decoder"], "top-k experts of a decoder-only model") == ["topk", "decoder"]
+
+
+def test_matching_words_are_what_a_page_marks() -> None:
+    assert matching_words(["grading"], "We graded it. Grades came later.") == ["graded", "grades"]
+    # Both words of a name written apart, not the same word elsewhere on its own.
+    assert matching_words(["audioboom", "shares"], "Shares of Audio Boom fell; the audio was fine") == [
+        "shares",
+        "audio",
+        "boom",
+    ]
+    assert matching_words(["pod", "ping"], "Podping tells apps") == ["podping"]
+    assert matching_words(["tulips"], "nothing here") == []
 
 
 def _sentences() -> list[Sentence]:

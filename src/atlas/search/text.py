@@ -64,6 +64,17 @@ def _joined(word: str) -> str:
     return stem(word.replace("-", ""))
 
 
+@lru_cache(maxsize=256)
+def _term_keys(terms: tuple[str, ...]) -> tuple[dict[str, frozenset[str]], frozenset[str], frozenset[str]]:
+    """Per query, once: each term's stems (as written, and hyphens dropped), their first three letters, and
+    their longer beginnings (a stemmer keeps the first letters, so of two words written apart the first
+    begins the term's stem)."""
+    keys = {t: frozenset((stem(t), _joined(t))) for t in terms}
+    prefixes = frozenset(key[:3] for both in keys.values() for key in both)
+    heads = frozenset(key[:i] for both in keys.values() for key in both for i in range(3, len(key)))
+    return keys, prefixes, heads
+
+
 def matched_terms(terms: list[str], text: str) -> list[str]:
     """Which query terms (by stem) occur in a text.
 
@@ -71,18 +82,32 @@ def matched_terms(terms: list[str], text: str) -> list[str]:
     begin like a query stem (a suffix stripper leaves the first letters alone); stemming every word of 40
     windows cost more than the whole index lookup at a million windows.
     """
-    keys = {t: {stem(t), _joined(t)} for t in terms}
-    prefixes = {key[:3] for both in keys.values() for key in both}
+    keys, prefixes, heads = _term_keys(tuple(terms))
     tokens = tokenize(text)
     said = {stem(tok) for tok in tokens if tok[:3] in prefixes}
     for tok in (tok for tok in tokens if "-" in tok):  # as FTS5 reads it: each part, and the whole as one
         said.update(stem(part) for part in (*tok.split("-"), tok.replace("-", "")) if part[:3] in prefixes)
     # A word the transcript writes apart ("Audio Boom" for the query's "audioboom", "decoder only" for
     # "decoder-only"; index/compounds.py has the keyword index find the first, FTS5 the second) is said.
-    apart = {stem(a + b) for a, b in pairwise(tokens) if a[:3] in prefixes}
+    apart = {stem(a + b) for a, b in pairwise(tokens) if a in heads}
     matched = {t for t, both in keys.items() if both & said or both & apart}
-    # Two query words the transcript writes as one ("podping" for "pod ping") count as said, both.
+    # Two query words the transcript writes as one ("podping" for "pod ping") are said, both.
     for a, b in pairwise(terms):
         if stem(a + b) in said:
             matched.update((a, b))
     return [t for t in terms if t in matched]
+
+
+def matching_words(terms: list[str], text: str) -> list[str]:
+    """The text's words (lower-cased, in order, once each) that say one of ``terms`` as ``matched_terms``
+    reads them: what a page marks ("audio" and "boom" for the term "audioboom")."""
+    found = matched_terms(terms, text)
+    if not found:
+        return []
+    tokens = tokenize(text)
+    words = {tok for tok in set(tokens) if matched_terms(found, tok)}
+    for a, b in pairwise(tokens):  # two words that say a term only together
+        alone = {*matched_terms(found, a), *matched_terms(found, b)}
+        if set(matched_terms(found, f"{a} {b}")) - alone:
+            words.update((a, b))
+    return [word for word in dict.fromkeys(tokens) if word in words]
