@@ -24,6 +24,7 @@ from atlas.index.base import Index, IndexIdentity, VideoRecord
 from atlas.index.postgres import PostgresIndex
 from atlas.index.sqlite import SqliteIndex
 from atlas.models import SearchFilters, Segment, Sentence, Transcript, Video, Window, Word
+from atlas.search.text import keyword_terms
 from tests.fake_plugins import HashingEmbedder
 
 EMBEDDER = HashingEmbedder(dim=64)
@@ -313,6 +314,8 @@ def test_keyword_search_finds_words_written_apart_or_together(index: Index) -> N
     # A word some window holds is searched as typed: "request" is not cut into the "re quest" that one holds.
     index.put_video(record("mail", ("a request came in",)))
     assert found(["request"]) == ["a request came in"]
+    # What search asks for a possessive ("Audioboom's shares") finds the name said without one.
+    assert found(keyword_terms("Audioboom's shares"))[0] == "shares of Audio Boom fell"
 
 
 @pytest.mark.parametrize(

@@ -33,6 +33,13 @@ def test_keyword_terms_drop_function_words_but_keep_rare_terms() -> None:
     assert keyword_terms("What is the Falcon 180 used for?") == ["falcon", "180", "used"]
     assert keyword_terms("the the of") == ["the", "of"]  # all stopwords: keep them rather than nothing
     assert keyword_terms("top-k gating in GPT-4") == ["top-k", "gating", "gpt-4"]
+    # A possessive is the word: FTS5 would read "apple's" as the phrase "apple s".
+    assert keyword_terms("Apple’s charts and Audioboom's CPM, it's Apple") == [
+        "apple",
+        "charts",
+        "audioboom",
+        "cpm",
+    ]
 
 
 def test_matched_terms_use_light_stemming() -> None:

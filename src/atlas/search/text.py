@@ -11,6 +11,7 @@ from typing import Any
 import snowballstemmer
 
 _TOKEN = re.compile(r"[\w][\w'’\-\.]*[\w]|[\w]", re.UNICODE)
+_POSSESSIVE = re.compile(r"(?<=\w)'s$")
 
 # Function words carry no topic: dropping them keeps BM25 from ranking on "the" and keeps FTS5 queries fast.
 STOPWORDS = frozenset(
@@ -31,10 +32,12 @@ def tokenize(text: str) -> list[str]:
 
 
 def keyword_terms(query: str, max_terms: int = 16) -> list[str]:
-    """Distinct content words of a query, in order. Falls back to all words for an all-stopword query."""
+    """Distinct content words of a query, in order. Falls back to all words for an all-stopword query. A
+    possessive is the word itself: FTS5 reads "audioboom's" as the phrase "audioboom s", which a talk that
+    says "Audioboom" without the 's never holds."""
     tokens = tokenize(query)
-    content = [t for t in tokens if t not in STOPWORDS]
-    chosen = content or tokens
+    content = [_POSSESSIVE.sub("", t) for t in tokens if t not in STOPWORDS]
+    chosen = [t for t in content if t] or tokens
     seen: dict[str, None] = {}
     for t in chosen:
         seen.setdefault(t, None)
