@@ -108,9 +108,11 @@ def matching_words(terms: list[str], text: str) -> list[str]:
     if not found:
         return []
     tokens = tokenize(text)
-    words = {tok for tok in set(tokens) if matched_terms(found, tok)}
-    for a, b in pairwise(tokens):  # two words that say a term only together
-        alone = {*matched_terms(found, a), *matched_terms(found, b)}
-        if set(matched_terms(found, f"{a} {b}")) - alone:
+    by_word = {tok: matched_terms(found, tok) for tok in set(tokens)}
+    words = {tok for tok, terms_said in by_word.items() if terms_said}
+    apart = [t for t in found if not any(t in terms_said for terms_said in by_word.values())]
+    # Two words that say a term no single word says (a snippet saying it both ways marks the single word).
+    for a, b in pairwise(tokens) if apart else ():
+        if matched_terms(apart, f"{a} {b}"):
             words.update((a, b))
     return [word for word in dict.fromkeys(tokens) if word in words]
