@@ -48,12 +48,12 @@ def keyword_match(conn: sqlite3.Connection, terms: Sequence[str]) -> str | None:
     except sqlite3.OperationalError:  # an SQLite built without fts5vocab: the terms as typed, plain OR
         return fts_query(terms)
     extra = respellings(terms, counts, lambda asked: window_counts(conn, asked))
-    if extra:
-        terms = [*terms, *extra]
-        counts = {**counts, **window_counts(conn, extra)}
+    terms = [*terms, *extra]
     match = fts_query(terms)
     if match is None or len(terms) < 2 or total_windows(conn) <= COMMON_TERM_WINDOWS:
         return match
+    if extra:  # counted only where pruning reads them
+        counts = {**counts, **window_counts(conn, extra)}
     present = [term for term in terms if counts[term] > 0]
     rare = [term for term in present if counts[term] <= COMMON_TERM_WINDOWS]
     if not rare or len(rare) == len(present):
