@@ -92,6 +92,18 @@ def test_a_swapped_in_name_is_caught() -> None:
     assert kept == [("Pedalboard is a Python library for audio effects.", (2,))]
 
 
+def test_a_name_the_transcript_writes_apart_is_said() -> None:
+    # Whisper writes the podcast company Audioboom as "Audio Boom"; a model that spells it as the question
+    # does says what the moment says, while a name the moment never says, apart or together, still vetoes.
+    question = "What does Audioboom report?"
+    heard = passage(1, ["This quarter Audio Boom reports a higher revenue per thousand downloads."])
+    said = "This quarter Audioboom reports a higher revenue per thousand downloads [1]."
+    report = check(said, (heard,), question).check(parse_answer(said))
+    assert [(s.text, s.citations) for s in report.kept] == [(said.replace(" [1]", ""), (1,))]
+    swapped = "This quarter Acast reports a higher revenue per thousand downloads [1]."
+    assert check(swapped, (heard,), question).check(parse_answer(swapped)).kept == ()
+
+
 def test_names_are_words_capitalised_inside_a_sentence() -> None:
     assert names_in(["We use Pedalboard and GPUs daily. Python is fine.", "ask about Turnitin"]) == {
         "pedalboard",

@@ -8,7 +8,8 @@ Two vetoes catch what those averages miss, the commonest ways small models go wr
   - a number the cited passages never say (``50%``, ``$3``, ``8 GPUs``): an invented figure;
   - a name the cited passages never say: a subject swapped in ("Pedalboard is a neural architecture" citing a
     passage where "it" was a mixture of experts). Names are words written capitalised mid-sentence in the
-    question, the passages or the sentence itself (Gradescope, Turnitin, GPT-4, NormConf).
+    question, the passages or the sentence itself (Gradescope, Turnitin, GPT-4, NormConf). A name the passage
+    says written apart, as speech recognition writes names ("Audio Boom" for Audioboom), is said.
 
 A sentence citing a number that was never given is dropped. A sentence written without any marker is kept
 only if one passage supports it on its own, and then cites that passage; so is a sentence whose citations do
@@ -29,7 +30,7 @@ from atlas.answer.base import Passage, Vector
 from atlas.answer.citations import DraftSentence, cite
 from atlas.embedding.base import Embedder
 from atlas.models import AnswerSentence, SentenceOrigin
-from atlas.search.text import STOPWORDS, stem, tokenize
+from atlas.search.text import STOPWORDS, matched_terms, stem, tokenize
 
 SUPPORT_THRESHOLD = 0.5
 MEANING_WEIGHT = 0.5
@@ -75,6 +76,7 @@ class _Evidence:
     stems: frozenset[str]
     names: frozenset[str]  # every word, keyed like names, to test a sentence's names against
     numbers: frozenset[str]
+    text: str  # to find a name the transcript writes apart ("Audio Boom" for Audioboom)
 
 
 class SupportChecker:
@@ -122,10 +124,15 @@ class SupportChecker:
         if not _numbers(text) <= frozenset().union(*(e.numbers for e in evidence)):
             return 0.0
         names = (self._names | names_in([text])) & _name_keys(text)
-        if not names <= frozenset().union(*(e.names for e in evidence)):
-            return 0.0
+        unsaid = names - frozenset().union(*(e.names for e in evidence))
+        apart: frozenset[str] = frozenset()
+        if unsaid:
+            spelt = {t for t in tokenize(text) if _name_key(t) in unsaid}
+            apart = _said_apart(spelt, [e.text for e in evidence])
+            if not unsaid <= {_name_key(word) for word in apart}:
+                return 0.0
         words = content_stems(text)
-        lexical = len(words & stems) / len(words) if words else 0.0
+        lexical = len(words & (stems | {stem(word) for word in apart})) / len(words) if words else 0.0
         cosine = max(float(np.max(e.vectors @ vector)) for e in evidence)
         meaning = min(1.0, max(0.0, (cosine - COSINE_FLOOR) / (COSINE_CEILING - COSINE_FLOOR)))
         return MEANING_WEIGHT * meaning + (1 - MEANING_WEIGHT) * lexical
@@ -202,7 +209,16 @@ def _evidence(passage: Passage) -> _Evidence:
         stems=frozenset(stem(t) for t in tokens),
         names=frozenset(_name_key(t) for t in tokens),
         numbers=_numbers(passage.text, passage=True),
+        text=passage.text,
     )
+
+
+def _said_apart(words: Iterable[str], passages: Sequence[str]) -> frozenset[str]:
+    """Those of ``words`` that ``passages`` say written apart: speech recognition writes the name Audioboom as
+    "Audio Boom" and Podping as "pod ping", so a sentence that spells them as the question does still says
+    what its moment says (search.text.matched_terms reads such words, as the keyword search finds them)."""
+    heard = " ".join(passages)
+    return frozenset(word for word in words if matched_terms([word], heard))
 
 
 def content_stems(text: str) -> frozenset[str]:
