@@ -7,6 +7,7 @@ that exists, so nothing is transcribed twice).
     .venv/bin/python benchmarks/bench_answer.py                         # extractive + bundled llama-cpp
     .venv/bin/python benchmarks/bench_answer.py --split dev --generators extractive --show-answers
     .venv/bin/python benchmarks/bench_answer.py --generators extractive,llama-cpp,llama-cpp:qwen-1.5b
+    .venv/bin/python benchmarks/bench_answer.py --embedder all-mpnet-base-v2 --generators extractive
     .venv/bin/python benchmarks/bench_answer.py --record /tmp/answer-run.jsonl \
         --generators extractive@whole,extractive,llama-cpp@whole,llama-cpp   # before/after, one run
 
@@ -131,10 +132,11 @@ def check_questions(questions: list[Question], lib: Library) -> list[str]:
     return problems
 
 
-def open_library(samples: Path, directory: Path) -> Library:
+def open_library(samples: Path, directory: Path, embedder: str | None = None) -> Library:
     """The benchmark library, with every talk ingested (a no-op for what it holds). The audio talks' MP3s are
     synthesised once into the cache; Whisper's transcripts come from bench_quality's library if it has
-    them."""
+    them. ``embedder``: build it with another embedder than Atlas's default (a library keeps the one it was
+    built with)."""
     from atlas.config import resolve_settings
     from atlas.library import Library
 
@@ -143,7 +145,7 @@ def open_library(samples: Path, directory: Path) -> Library:
         shutil.copytree(transcripts, directory / "cache" / "transcripts", dirs_exist_ok=True)
     for talk in AUDIO_TALKS:
         build_audio(talk, quiet=True)
-    lib = Library.open(resolve_settings(library=directory))
+    lib = Library.open(resolve_settings(library=directory, embedder=embedder))
     targets = [
         *(str(samples / name) for name in SAMPLES.values()),
         str(ROLLING_VTT),
@@ -251,6 +253,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--samples", type=Path, default=REPO / "samples")
     parser.add_argument("--library", type=Path, default=CACHE, help="library to (re)use; ingested if needed")
     parser.add_argument("--generators", default="extractive,llama-cpp")
+    parser.add_argument(
+        "--embedder",
+        default=None,
+        help="build the library with this embedder, e.g. all-mpnet-base-v2, in its own cache folder unless "
+        "--library names one (default: Atlas's)",
+    )
     parser.add_argument("--limit", type=int, default=None, help="moments per question (default: the setting)")
     parser.add_argument("--questions", default=None, help="only these question ids, e.g. a01,a05 (a subset)")
     parser.add_argument(
@@ -286,7 +294,10 @@ def main(argv: list[str] | None = None) -> int:
         results = read_record(args.tables_from, questions, specs)
         print_tables(questions, specs, results)
         return 0
-    with open_library(args.samples, args.library) as lib:
+    directory = args.library
+    if args.embedder and directory == CACHE:
+        directory = CACHE.with_name(f"{CACHE.name}-{args.embedder.replace('/', '_')}")
+    with open_library(args.samples, directory, args.embedder) as lib:
         problems = check_questions(questions, lib)
         if args.check:
             talks = len({q.video_id for q in questions})

@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 
 from atlas.chunking import build_windows, split_sentences
+from atlas.chunking.sentences import written_together
 from atlas.config import WindowSettings
 from atlas.models import Segment, Transcript, Word
 
@@ -55,6 +56,23 @@ def test_word_timings_give_exact_sentence_bounds() -> None:
         ("Hello there.", 1.0, 1.9),
         ("Next one.", 2.6, 3.3),
     ]
+
+
+def test_the_parts_whisper_times_of_one_written_word_are_written_together() -> None:
+    # Whisper times "1.5" as "1" + ".5" and "59%" as "59" + "%"; its segment text writes them whole.
+    text = "Downloaded 1.5 billion times, up 59% for a pre-roll."
+    parts = ["Downloaded", "1", ".5", "billion", "times,", "up", "59", "%", "for", "a", "pre", "-roll."]
+    words = tuple(Word(part, 0.5 * i, 0.5 * i + 0.4) for i, part in enumerate(parts))
+    t = Transcript((Segment(text, 0.0, 6.0, words),), origin="asr:tiny.en")
+    [sentence] = split_sentences(t, SETTINGS)
+    assert (sentence.text, sentence.start, sentence.end) == (text, 0.0, 5.9)
+
+
+def test_words_the_segment_text_does_not_hold_stay_apart() -> None:
+    assert written_together("one 2.5 three", ["one", "2", ".5", "three"]) == [False, False, True, False]
+    # A source whose words disagree with its text: nothing is glued on a guess.
+    assert written_together("something else", ["one", ".5"]) == [False, False]
+    assert written_together("a b", ["a", "b"]) == [False, False]
 
 
 def test_abbreviations_do_not_end_sentences() -> None:

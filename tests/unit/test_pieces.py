@@ -62,6 +62,16 @@ def test_word_times_cut_at_a_spoken_pause() -> None:
     ]
 
 
+def test_a_pause_inside_a_written_word_does_not_cut_it() -> None:
+    # Whisper's parts "0" and ".1" of the written "0.1", with a pause between them longer than piece_pause.
+    spoken = [("The", 0.0), ("element", 0.3), ("is", 0.6), ("actually", 0.9), ("0", 1.2), (".1", 2.0)]
+    spoken += [("mm", 2.3), ("thick", 2.6), ("so", 2.9), ("it", 3.2), ("responds.", 3.5)]
+    words = tuple(Word(t, s, s + 0.25) for t, s in spoken)
+    text = "The element is actually 0.1 mm thick so it responds."
+    pieces, _ = chunk_transcript(Transcript((Segment(text, 0.0, 3.75, words),), origin="asr:tiny.en"), PIECES)
+    assert [p.text for p in pieces] == [text]
+
+
 def test_short_sentences_untimed_text_and_zero_piece_seconds_stay_whole() -> None:
     transcript = run_on()
     assert chunk_transcript(transcript, WHOLE)[0] == split_sentences(transcript, WHOLE)

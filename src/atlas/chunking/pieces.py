@@ -18,7 +18,7 @@ from dataclasses import replace
 import numpy as np
 import numpy.typing as npt
 
-from atlas.chunking.sentences import SENTENCE_END, SentenceSpan, Token, sentence_spans, time_bounds
+from atlas.chunking.sentences import SENTENCE_END, SentenceSpan, Token, sentence_spans, time_bounds, written
 from atlas.chunking.windows import build_windows
 from atlas.config import WindowSettings
 from atlas.models import Sentence, Transcript, Window
@@ -41,7 +41,7 @@ def chunk_transcript(transcript: Transcript, settings: WindowSettings) -> tuple[
                 replace(
                     span.sentence,
                     index=len(pieces),
-                    text=" ".join(t.text for t in span.tokens[begin:end]),
+                    text=written(span.tokens[begin:end]),
                     start=start,
                     end=stop,
                     position=span.positions[begin],
@@ -76,6 +76,8 @@ def piece_bounds(span: SentenceSpan, settings: WindowSettings) -> list[tuple[int
 
 def _cut_before(tokens: Sequence[Token], begin: int, k: int, settings: WindowSettings) -> bool:
     prev, tok, first_start = tokens[k - 1], tokens[k], tokens[begin].start
+    if tok.joined:
+        return False  # never inside a written word ("1" | ".5")
     start, prev_end = tok.start, prev.end
     if start is None or first_start is None or start <= first_start:
         return False  # no later time to pin to: a cut here would give the piece the sentence's start

@@ -35,24 +35,51 @@ class Token:
     end: float | None
     segment: int
     speaker: str | None = None
+    joined: bool = False  # written onto the token before it, with no space: ".5" after "1", "%" after "59"
 
 
 def word_stream(segments: Iterable[Segment]) -> list[Token]:
     tokens: list[Token] = []
     for seg_index, seg in enumerate(segments):
         if seg.words:
-            for w in seg.words:
-                text = w.text.strip()
-                if text:
-                    start = w.start if w.start is not None else seg.start
-                    end = w.end if w.end is not None else seg.end
-                    tokens.append(Token(text, start, end, seg_index, seg.speaker))
+            words = [w for w in seg.words if w.text.strip()]
+            together = written_together(seg.text, [w.text.strip() for w in words])
+            for w, joined in zip(words, together, strict=True):
+                start = w.start if w.start is not None else seg.start
+                end = w.end if w.end is not None else seg.end
+                tokens.append(Token(w.text.strip(), start, end, seg_index, seg.speaker, joined))
             continue
         # No word timings: every word may lie anywhere inside its segment, so the honest bounds are the
         # segment's own. A sentence starting mid-segment then starts a little early, never late.
         for text in seg.text.split():
             tokens.append(Token(text, seg.start, seg.end, seg_index, seg.speaker))
     return tokens
+
+
+def written_together(text: str, words: Sequence[str]) -> list[bool]:
+    """For each of a segment's timed words, whether the segment's text writes it onto the word before, with no
+    space between. Whisper times a written word in parts ("1" ".5", "59" "%", "pre" "-roll", "$1" ".37"); its
+    segment text keeps them together. Words the text does not hold as written (a source whose words and text
+    disagree) stand apart."""
+    together: list[bool] = []
+    cursor = 0
+    found_before = False
+    for word in words:
+        at = text.find(word, cursor)
+        if at < 0:
+            together.append(False)
+            found_before = False
+            continue
+        together.append(found_before and at == cursor)
+        cursor, found_before = at + len(word), True
+    return together
+
+
+def written(tokens: Sequence[Token]) -> str:
+    """Tokens as the transcript writes them: spaces between words, none inside one ("1.5 billion", "59%").
+    Joined with a space each, a transcript read "1 .5 billion" and "$1 .37", which neither a reader, nor
+    keyword search, nor the answer check's figures take for 1.5 and $1.37."""
+    return "".join((t.text if t.joined or i == 0 else " " + t.text) for i, t in enumerate(tokens))
 
 
 def _ends_sentence(token: str, next_token: str | None) -> bool:
@@ -163,6 +190,8 @@ def _cut_between(
     """Whether a sentence that began at ``first`` ends after ``tok`` (``length`` words so far)."""
     if nxt.speaker != tok.speaker:
         return True  # each sentence has one speaker, so a hit can say who said it
+    if nxt.joined:
+        return False  # never inside a written word ("1" | ".5")
     if _ends_sentence(tok.text, nxt.text) or length >= settings.max_sentence_words:
         return True
     new_segment = nxt.segment != tok.segment
@@ -198,4 +227,4 @@ def time_bounds(parts: Sequence[_Timed]) -> tuple[float | None, float | None]:
 
 def _make_sentence(index: int, tokens: list[Token], position: int) -> Sentence:
     start, end = time_bounds(tokens)
-    return Sentence(index, " ".join(t.text for t in tokens), start, end, position, tokens[0].speaker)
+    return Sentence(index, written(tokens), start, end, position, tokens[0].speaker)
