@@ -7,12 +7,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from atlas.answer.packing import MAX_LEAD_IN_WORDS, MIN_SPAN_WORDS, gather_passages, pack, spans
+from atlas.answer.base import Passage
+from atlas.answer.packing import MAX_LEAD_IN_WORDS, MIN_SPAN_WORDS, gather_passages, on_question, pack, spans
 from atlas.answer.prompt import TEMPLATE_TOKENS_PER_MESSAGE, build_messages, render_passage
 from atlas.errors import UserInputError
 from atlas.library import Library
-from atlas.models import Hit
+from atlas.models import Hit, Sentence, Video, Window
 from atlas.search.links import deep_link
+from tests.fake_plugins import HashingEmbedder
+
+EMBEDDER = HashingEmbedder(256)
 
 TOPICS = [
     "GPU prices", "batch sizes", "spot instances", "model distillation", "audio codecs", "frame sampling",
@@ -207,3 +211,31 @@ def test_a_passage_opening_mid_sentence_starts_where_the_sentence_does_when_near
             assert first_word == opening.text.split()[0]
         seen.add(back <= MAX_LEAD_IN_WORDS)
     assert seen == {True, False}  # windows opening 40 words into a sentence, and 80 or more
+
+
+def _passage(lines: list[str], pinned: int) -> Passage:
+    """A passage of timed lines (vectors from the hashing embedder), its hit pinned to line ``pinned``."""
+    sentences = tuple(Sentence(i, text, 4.0 * i, 4.0 * i + 3.5, 10 * i) for i, text in enumerate(lines))
+    video = Video("talk", "Talk", "/media/talk.mp4", kind="media")
+    window = Window(0, " ".join(lines), 0.0, sentences[-1].end, 0, len(lines) - 1)
+    moment = sentences[pinned].start
+    hit = Hit(video, window, moment, lines[pinned], deep_link(video, moment), 1.0, position=10 * pinned)
+    return Passage(1, hit, sentences, EMBEDDER.embed(lines), relevance=0.5)
+
+
+def test_a_model_reads_the_lines_near_the_question_and_the_pinned_one() -> None:
+    question = EMBEDDER.embed_query("How can we cut the GPU bill?")
+    lines = [
+        "Thanks so much for listening to the show.",
+        "Batching requests cut the GPU bill by a third.",
+        "Dang it, the coffee machine is broken again.",
+        "Renting spot GPUs cut the bill further.",
+    ]
+    read = on_question(_passage(lines, pinned=2), [question])
+    assert [s.text for s in read.sentences] == [lines[1], lines[2], lines[3]]
+    assert read.hit.moment == 8.0 and read.text == " ".join(lines[1:])  # the citation still holds its moment
+    # A part of the question keeps the lines that answer it.
+    part = EMBEDDER.embed_query("Which show is this?")
+    assert on_question(_passage(lines, pinned=1), [question, part]).sentences[0].text == lines[0]
+    on_topic = _passage(lines[1::2], pinned=0)
+    assert on_question(on_topic, [question]) is on_topic

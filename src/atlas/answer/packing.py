@@ -21,6 +21,7 @@ import numpy as np
 from atlas.answer.base import Passage, Query, Vector
 from atlas.answer.prompt import TEMPLATE_TOKENS_PER_MESSAGE, build_messages, render_passage
 from atlas.answer.retriever import SentenceStore
+from atlas.answer.support import MIN_QUESTION_COSINE
 from atlas.chunking.pieces import continues, rejoin_pieces
 from atlas.chunking.sentences import time_bounds
 from atlas.errors import NotFoundError, UserInputError
@@ -195,6 +196,24 @@ def evidence(passage: Passage, queries: Sequence[Query]) -> Passage:
         matched_terms=(),
     )
     return replace(cut, hit=hit)
+
+
+def on_question(passage: Passage, vectors: Sequence[Vector]) -> Passage:
+    """The passage without its lines that touch neither the question nor any of its parts (``vectors``):
+    a line whose cosine to each is under the support check's floor (``MIN_QUESTION_COSINE``), for a model to
+    read. A small model copies lines from what it reads, and a copied line that misses the question ("So good
+    PR.", "Dang it.") is then dropped by the check as off the question: shown such lines, the bundled 0.5B
+    wrote them in place of an answer. The search's pinned line stays whatever it scores, so the citation's
+    moment is still read; the extract and the fallback's quotes still read the whole passage."""
+    scores = np.max(
+        np.asarray(passage.vectors, dtype=np.float32) @ np.asarray(vectors, dtype=np.float32).T, axis=1
+    )
+    pinned = _pinned_index(passage)
+    keep = [i for i, score in enumerate(scores) if score >= MIN_QUESTION_COSINE or i == pinned]
+    if len(keep) == len(passage.sentences):
+        return passage
+    sentences = tuple(passage.sentences[i] for i in keep)
+    return _passage(passage.number, passage.hit, sentences, passage.vectors[keep], passage.relevance)
 
 
 def pack(

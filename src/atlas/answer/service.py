@@ -14,6 +14,10 @@ whole windows: cut to their evidence, they lost facts on the answer benchmark's 
 single-part facts to 12, the bundled 0.5B 13 to 10; benchmarks/README.md "Answers").
 ``AnswerSettings.question_parts=False`` searches every question whole and reads whole windows, as before.
 
+A model reads each passage without the lines that touch neither the question nor a part of it
+(``packing.on_question``): the bundled 0.5B copies what it reads, and copied off-question lines were what the
+support check dropped most (benchmarks/README.md, Answers).
+
 Generated sentences that fail the support check, or leave part of the question unanswered, are made up for
 by supported quotes from the moments (fallback.py), so a model answer is never worse than the extractive one.
 The library says when it holds no answer instead of inventing one: no moments match, the best moments are
@@ -31,7 +35,7 @@ from atlas.answer.base import AnswerRequest, Generator, Passage, Query, Vector
 from atlas.answer.citations import cite, loops, parse_answer, render_answer, until_repeat
 from atlas.answer.extractive import ExtractiveGenerator
 from atlas.answer.fallback import MIN_ANSWER_FOCUS, mend
-from atlas.answer.packing import evidence, gather_passages, pack, relevance
+from atlas.answer.packing import evidence, gather_passages, on_question, pack, relevance
 from atlas.answer.parts import search_text, split_question
 from atlas.answer.prompt import build_messages
 from atlas.answer.registry import EXTRACTIVE, GeneratorCache, generator_for, generator_name
@@ -136,8 +140,11 @@ def _events(
         candidates = [evidence(p, evidence_for) for p in candidates]
 
     writer, label = _writer(settings, fallback, loaded)
+    read = candidates
+    if not isinstance(writer, ExtractiveGenerator):  # a model reads only the lines near the question
+        read = [on_question(p, [question_vector, *(q.vector for q in queries)]) for p in candidates]
     passages = pack(
-        candidates,
+        read,
         question=question,
         count_tokens=writer.count_tokens,
         context_tokens=writer.context_tokens,
