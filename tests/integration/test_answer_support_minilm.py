@@ -4,6 +4,7 @@ support.py and fallback.py were calibrated on its cosines; the unit tests use th
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 import pytest
 
@@ -11,6 +12,7 @@ from atlas.answer.base import AnswerRequest, Passage
 from atlas.answer.citations import parse_answer
 from atlas.answer.extractive import extract
 from atlas.answer.fallback import mend
+from atlas.answer.packing import on_question
 from atlas.answer.support import SupportChecker, SupportReport
 from atlas.embedding.base import Embedder
 from atlas.embedding.registry import create_embedder
@@ -129,3 +131,16 @@ def test_the_extract_tells_the_line_after_the_best_match_but_not_an_off_topic_on
     told = [sentence.text for _, sentence in extract(request)]
     assert talk[1] in told
     assert talk[4] not in told and talk[2] not in told
+
+
+def test_a_model_is_not_shown_the_lines_that_miss_the_question(minilm: Embedder) -> None:
+    # on_question's floor is the checker's own: with MiniLM, a speaker's sign-off and a stray remark fall
+    # under it for a question about Gradescope, the lines about Gradescope stay, and so does the pinned line.
+    talk = passage(minilm, 1, "lecture", (*GRADESCOPE, "So good PR.", PEDALBOARD[2]))
+    read = on_question(talk, [minilm.embed_query(QUESTION)])
+    assert [s.text for s in read.sentences] == list(GRADESCOPE)
+    pinned_on_sign_off = replace(talk, hit=replace(talk.hit, position=talk.sentences[-1].position))
+    assert [s.text for s in on_question(pinned_on_sign_off, [minilm.embed_query(QUESTION)]).sentences] == [
+        *GRADESCOPE,
+        PEDALBOARD[2],
+    ]
