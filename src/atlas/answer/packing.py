@@ -205,15 +205,14 @@ def on_question(passage: Passage, vectors: Sequence[Vector]) -> Passage:
     PR.", "Dang it.") is then dropped by the check as off the question: shown such lines, the bundled 0.5B
     wrote them in place of an answer. The search's pinned line stays whatever it scores, so the citation's
     moment is still read; the extract and the fallback's quotes still read the whole passage."""
-    scores = np.max(
-        np.asarray(passage.vectors, dtype=np.float32) @ np.asarray(vectors, dtype=np.float32).T, axis=1
-    )
+    lines = np.asarray(passage.vectors, dtype=np.float32)
+    scores = np.max(lines @ np.asarray(vectors, dtype=np.float32).T, axis=1)
     pinned = _pinned_index(passage)
     keep = [i for i, score in enumerate(scores) if score >= MIN_QUESTION_COSINE or i == pinned]
     if len(keep) == len(passage.sentences):
         return passage
     sentences = tuple(passage.sentences[i] for i in keep)
-    return _passage(passage.number, passage.hit, sentences, passage.vectors[keep], passage.relevance)
+    return _passage(passage.number, passage.hit, sentences, lines[keep], passage.relevance)
 
 
 def pack(
