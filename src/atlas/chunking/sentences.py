@@ -42,12 +42,12 @@ def word_stream(segments: Iterable[Segment]) -> list[Token]:
     tokens: list[Token] = []
     for seg_index, seg in enumerate(segments):
         if seg.words:
-            words = [w for w in seg.words if w.text.strip()]
-            together = written_together(seg.text, [w.text.strip() for w in words])
-            for w, joined in zip(words, together, strict=True):
+            words = [(w, text) for w in seg.words if (text := w.text.strip())]
+            together = written_together(seg.text, [text for _, text in words])
+            for (w, text), joined in zip(words, together, strict=True):
                 start = w.start if w.start is not None else seg.start
                 end = w.end if w.end is not None else seg.end
-                tokens.append(Token(w.text.strip(), start, end, seg_index, seg.speaker, joined))
+                tokens.append(Token(text, start, end, seg_index, seg.speaker, joined))
             continue
         # No word timings: every word may lie anywhere inside its segment, so the honest bounds are the
         # segment's own. A sentence starting mid-segment then starts a little early, never late.
